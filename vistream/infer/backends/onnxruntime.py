@@ -1,0 +1,88 @@
+"""ONNX Runtime backend (CPU by default; CUDA execution provider when asked for and installed)."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from vistream.infer.config import ConfigError
+
+# Files that need TensorRT or NVIDIA's TAO decryption and cannot run on ONNX Runtime.
+_UNRUNNABLE = {".engine": "a serialized TensorRT engine", ".plan": "a serialized TensorRT engine",
+               ".trt": "a serialized TensorRT engine", ".etlt": "an encrypted TAO model",
+               ".uff": "a UFF model", ".caffemodel": "a Caffe model", ".prototxt": "a Caffe model"}
+
+
+def _dim(d) -> int | None:
+    return d if isinstance(d, int) and d > 0 else None
+
+
+class OnnxRuntimeBackend:
+    """One ``onnxruntime.InferenceSession`` per engine.
+
+    Models whose batch dimension is fixed at 1 (all shipped samples) run a batch as consecutive
+    ``session.run`` calls on views of the preallocated batch; dynamic-batch models run it in one call.
+
+    >>> be = OnnxRuntimeBackend("samples/models/ultraface_rfb_320.onnx", threads=1)  # doctest: +SKIP
+    >>> be.input_shape, be.max_batch  # doctest: +SKIP
+    ((1, 3, 240, 320), 1)
+    """
+
+    def __init__(self, model_path: str, *, key: str = "onnx-file", threads: int = 2, precision: int = 0,
+                 device_id: int = 0, providers: list[str] | None = None) -> None:
+        p = Path(model_path)
+        if not model_path:
+            raise ConfigError(f"{key}: no model given (set onnx-file)")
+        if p.suffix.lower() in _UNRUNNABLE:
+            raise ConfigError(f"{key}: {p.name} is {_UNRUNNABLE[p.suffix.lower()]}, which cannot run here; "
+                              "vistream runs ONNX models (.onnx): set onnx-file to the model's ONNX export")
+        if not p.is_file():
+            raise ConfigError(f"{key}: model file not found: {p}")
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = int(threads)
+        so.inter_op_num_threads = 1
+        so.log_severity_level = 3
+        if precision in (1, 2) and not providers:
+            # ORT's CPU provider runs the graph's own precision; FP16/INT8 need a quantised/converted model.
+            warnings.warn(f"network-mode={precision} ({'INT8' if precision == 1 else 'FP16'}) is not available "
+                          "on the ONNX Runtime CPU backend: running the model's own precision", stacklevel=3)
+        try:
+            self.session = ort.InferenceSession(str(p), sess_options=so,
+                                                providers=providers or ["CPUExecutionProvider"])
+        except Exception as e:  # ORT raises its own exception types (InvalidProtobuf, Fail, ...)
+            raise ConfigError(f"{key}: cannot load {p} as an ONNX model: {str(e).splitlines()[0][:300]}") from None
+        inputs = self.session.get_inputs()
+        if len(inputs) != 1:
+            raise ConfigError(f"{key}: {p.name} has {len(inputs)} inputs ({', '.join(i.name for i in inputs)}); "
+                              "nvinfer models take one image input")
+        if inputs[0].type != "tensor(float)":
+            raise ConfigError(f"{key}: {p.name} input '{inputs[0].name}' is {inputs[0].type}; float32 expected")
+        self.input_name = inputs[0].name
+        self.input_shape = tuple(_dim(d) for d in inputs[0].shape)
+        if len(self.input_shape) != 4:
+            raise ConfigError(f"{key}: {p.name} input '{self.input_name}' has shape {inputs[0].shape}; "
+                              "an image input of rank 4 (NCHW or NHWC) is expected")
+        outs = self.session.get_outputs()
+        self.output_names = [o.name for o in outs]
+        self.output_shapes = {o.name: tuple(_dim(d) for d in o.shape) for o in outs}
+        b = self.input_shape[0]
+        self.max_batch = 0 if b is None else b
+
+    def infer(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        n = batch.shape[0]
+        step = self.max_batch
+        if step == 0 or n == step:
+            return dict(zip(self.output_names, self.session.run(self.output_names, {self.input_name: batch}), strict=True))
+        parts = []
+        for i in range(0, n, step):
+            chunk = batch[i:i + step]
+            k = len(chunk)
+            if k < step:  # fixed batch > 1: pad the last chunk, drop the padding's outputs
+                chunk = np.concatenate([chunk, np.zeros((step - k, *chunk.shape[1:]), chunk.dtype)])
+            parts.append([r[:k] for r in self.session.run(self.output_names, {self.input_name: chunk})])
+        if len(parts) == 1:
+            return dict(zip(self.output_names, parts[0], strict=True))
+        return {name: np.concatenate([p[j] for p in parts], axis=0) for j, name in enumerate(self.output_names)}
