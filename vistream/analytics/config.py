@@ -306,7 +306,7 @@ def parse_analytics_config(kf: KeyFile) -> AnalyticsConfig:
     cfg.config_width = _call(prop.get_int, "config-width", 0, min_value=0)
     cfg.config_height = _call(prop.get_int, "config-height", 0, min_value=0)
     if (cfg.config_width == 0) != (cfg.config_height == 0):
-        raise _err(prop, "config-width" if cfg.config_width == 0 else "config-height",
+        raise _err(prop, "config-height" if cfg.config_width == 0 else "config-width",
                    "config-width and config-height must be set together")
     cfg.osd_mode = _call(prop.get_int, "osd-mode", 2, min_value=0, max_value=2)
     cfg.display_font_size = _call(prop.get_int, "display-font-size", 12, min_value=1)

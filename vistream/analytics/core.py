@@ -65,7 +65,8 @@ class AnalyticsCore:
     vector points away from to the side it points to (positions exactly on the line keep the previous side);
     unless ``extended=1``, the move must meet the line inside the segment; the object's motion must be within
     the ``mode`` angle of the direction (loose 90°, balanced 60°, strict 30°). Moving back does not count and
-    re-arms the line for that object.
+    re-arms the line for that object. When the motion over the history is shorter than ``min_motion``
+    (the object went back and forth), the crossing move itself is judged instead.
 
     >>> core = AnalyticsCore("samples/configs/analytics/config_nvdsanalytics.txt")  # doctest: +SKIP
     >>> core.process(batch_meta)  # doctest: +SKIP
@@ -105,16 +106,15 @@ class AnalyticsCore:
                                         o.rect_params.height) for o in objs], np.float64).reshape(-1, 4))
         classes = np.array([o.class_id for o in objs], np.int64)
         out.objCnt = {int(c): int(n) for c, n in zip(*np.unique(classes, return_counts=True), strict=True)}
-        for label in (ln.label for ln in rules.line_crossing.lines) if rules and rules.line_crossing.enable else ():
-            out.objLCCurrCnt[label] = 0
-            out.objLCCumCnt[label] = state.cum[label]
-        if rules is not None:
-            self._roi_rules(rules, pts, classes, infos, out)
         tracked = [i for i, o in enumerate(objs) if o.is_tracked]
         line_sides: dict[str, np.ndarray] = {}
-        if rules is not None and rules.line_crossing.enable:
-            line_sides = {ln.label: _line_sides(ln, pts[tracked]) for ln in rules.line_crossing.lines}
         if rules is not None:
+            if rules.line_crossing.enable:
+                for ln in rules.line_crossing.lines:
+                    out.objLCCurrCnt[ln.label] = 0
+                    out.objLCCumCnt[ln.label] = state.cum[ln.label]
+                    line_sides[ln.label] = _line_sides(ln, pts[tracked])
+            self._roi_rules(rules, pts, classes, infos, out)
             self._motion_rules(rules, state, objs, tracked, pts, classes, infos, out, line_sides)
         self._update_tracks(state, objs, tracked, pts, line_sides)
         for o, info in zip(objs, infos, strict=True):
@@ -224,9 +224,14 @@ class AnalyticsCore:
                 continue  # first sighting: nothing to compare with; _update_tracks records the side
             prev = tr.side.get(ln.label, 0)
             if prev == -1 and s == 1:
-                t = crossing_param(tr.side_point[ln.label], pts[i], a, b)[0]
+                start = tr.side_point[ln.label]
+                t = crossing_param(start, pts[i], a, b)[0]
                 within = extended or (0.0 <= t <= 1.0)
-                if within and ang[k] < max_angle:
+                angle = ang[k]
+                if not np.linalg.norm(motions[k]) >= self.min_motion:  # also NaN: no history
+                    # Back-and-forth within the history window leaves no net motion: judge the crossing move.
+                    angle = angles_deg(pts[i] - start, ln.direction[1] - ln.direction[0])[0]
+                if within and angle < max_angle:
                     infos[i].lcStatus.append(ln.label)
                     out.objLCCurrCnt[ln.label] += 1
                     state.cum[ln.label] += 1
