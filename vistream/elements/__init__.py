@@ -1,0 +1,3 @@
+"""Built-in elements. Importing this package registers them (``vistream inspect`` lists them)."""
+
+from vistream.elements import app, basic, testsrc  # noqa: F401
