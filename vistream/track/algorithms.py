@@ -1,0 +1,449 @@
+"""Per-stream multi-object trackers: IOU, SORT, ByteTrack and DeepSORT (appearance + motion).
+
+All share DeepStream's target management (probation, shadow tracking, early termination, new-target
+suppression) and keep every track of the stream in NumPy arrays, so a frame costs a handful of vectorised
+operations whatever the number of objects. Assignment uses :func:`scipy.optimize.linear_sum_assignment`.
+
+Each tracker's :meth:`StreamTracker.update` takes one frame's :class:`~vistream.meta.Detections` and returns the
+objects to report, with ``tracker_id`` set and these ``data`` columns:
+
+* ``det_index``: the row of the input detection each output came from, -1 for a tracker-only (shadow or
+  predicted) object,
+* ``tracker_confidence``: the tracker's confidence in the target,
+* ``shadow_age``: frames since the target was last matched to a detection (0 when matched now),
+* ``age``: frames since the target was created.
+
+>>> trk = SORTTracker(load_tracker_config(None))  # doctest: +SKIP
+>>> out = trk.update(Detections(np.array([[10, 10, 50, 90]])))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from vistream.meta import Detections
+from vistream.track.config import TrackerConfig, TrackerConfigError, normalize_algorithm
+from vistream.track.geometry import cxcywh_to_xyxy, iou_matrix, size_similarity, xyxy_to_cxcywh
+from vistream.track.kalman import BatchKalman
+
+SHADOW_DETECTOR_CONFIDENCE = -0.1  # DeepStream's obj_meta.confidence for objects the detector did not give
+
+
+@dataclass
+class PastFrameRecord:
+    """One unreported frame of a target: DeepStream's ``NvDsPastFrameObj``."""
+
+    frame_num: int
+    xyxy: tuple[float, float, float, float]
+    confidence: float
+    age: int
+
+
+@dataclass
+class PastFrameTrack:
+    """Frames of one target that were not reported when they happened (probation or shadow tracking)."""
+
+    object_id: int
+    class_id: int
+    label: str
+    records: list[PastFrameRecord] = field(default_factory=list)
+
+
+def assign(score: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Maximum-score one-to-one matching among ``valid`` pairs; returns matched (rows, cols)."""
+    if score.size == 0 or not valid.any():
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    # restrict to rows/cols that have a candidate at all: smaller problem, same answer
+    rows_any = np.flatnonzero(valid.any(1))
+    cols_any = np.flatnonzero(valid.any(0))
+    sub_valid = valid[np.ix_(rows_any, cols_any)]
+    cost = np.where(sub_valid, -score[np.ix_(rows_any, cols_any)], 1e6)
+    r, c = linear_sum_assignment(cost)
+    keep = sub_valid[r, c]
+    return rows_any[r[keep]], cols_any[c[keep]]
+
+
+class StreamTracker:
+    """Tracks the objects of one stream. Subclasses choose the association (``_associate``).
+
+    Args:
+        config: the parsed tracker config.
+        next_id: callable giving a fresh object id; share one between streams so ids never repeat.
+        embedder: callable ``(frame_rgb, xyxy) -> (N, D)`` unit vectors, for the appearance tracker.
+    """
+
+    uses_motion_model = True
+
+    def __init__(self, config: TrackerConfig, next_id: Callable[[], int] | None = None,
+                 embedder: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> None:
+        self.cfg = config
+        self.next_id = next_id or itertools.count(1).__next__
+        self.embedder = embedder
+        self.kf = BatchKalman(config.state)
+        self.frame_num = -1
+        self._past: list[PastFrameTrack] = []
+        self._last_keep = np.zeros(0, bool)
+        self._empty()
+
+    # ---- track storage: parallel arrays, one row per target ----
+    def _empty(self) -> None:
+        self.ids = np.zeros(0, np.int64)  # 0 until confirmed
+        self.cls = np.zeros(0, np.int64)
+        self.mean = np.zeros((0, 8))
+        self.cov = np.zeros((0, 8, 8))
+        self.box = np.zeros((0, 4))  # x1 y1 x2 y2: last reported / predicted
+        self.age = np.zeros(0, np.int64)
+        self.miss = np.zeros(0, np.int64)
+        self.confirmed = np.zeros(0, bool)
+        self.conf = np.zeros(0)
+        self.has_pending = np.zeros(0, bool)
+        self.labels: list[str] = []
+        self.pending: list[list[PastFrameRecord]] = []  # unreported frames per target
+        self.gallery: list[np.ndarray | None] = []
+
+    def reset(self) -> None:
+        """Drop every target (end of stream); ids are never reused."""
+        self._empty()
+        self._past = []
+        self.frame_num = -1
+
+    @property
+    def num_targets(self) -> int:
+        return len(self.ids)
+
+    def _keep(self, keep: np.ndarray) -> None:
+        for name in ("ids", "cls", "mean", "cov", "box", "age", "miss", "confirmed", "conf", "has_pending"):
+            setattr(self, name, getattr(self, name)[keep])
+        idx = np.flatnonzero(keep)
+        self.labels = [self.labels[i] for i in idx]
+        self.pending = [self.pending[i] for i in idx]
+        self.gallery = [self.gallery[i] for i in idx]
+
+    def _add(self, xyxy: np.ndarray, conf: np.ndarray, cls: np.ndarray, labels: list[str],
+             feats: np.ndarray | None) -> None:
+        n = len(xyxy)
+        if n == 0:
+            return
+        mean, cov = self.kf.initiate(xyxy_to_cxcywh(xyxy))
+        self.ids = np.concatenate([self.ids, np.zeros(n, np.int64)])
+        self.cls = np.concatenate([self.cls, cls])
+        self.mean = np.concatenate([self.mean, mean])
+        self.cov = np.concatenate([self.cov, cov])
+        self.box = np.concatenate([self.box, np.asarray(xyxy, np.float64)])
+        self.age = np.concatenate([self.age, np.zeros(n, np.int64)])
+        self.miss = np.concatenate([self.miss, np.zeros(n, np.int64)])
+        self.confirmed = np.concatenate([self.confirmed, np.zeros(n, bool)])
+        self.conf = np.concatenate([self.conf, conf.astype(np.float64)])
+        self.has_pending = np.concatenate([self.has_pending, np.zeros(n, bool)])
+        self.labels.extend(labels)
+        self.pending.extend([] for _ in range(n))
+        self.gallery.extend(None if feats is None else feats[i:i + 1] for i in range(n))
+
+    # ---- per frame ----
+    def update(self, detections: Detections, frame: np.ndarray | None = None, *, frame_num: int | None = None,
+               infer_done: bool = True, labels: list[str] | None = None) -> Detections:
+        """Advance one frame and return the objects to report (see the module docstring).
+
+        Args:
+            detections: this frame's detections (boxes in frame pixels).
+            frame: HxWx3 uint8 RGB frame, needed only by the appearance tracker without precomputed
+                ``detections.data["embedding"]``.
+            frame_num: the frame number (for past-frame data); default: previous + 1.
+            infer_done: False on frames the detector skipped (nvinfer ``interval``): targets are predicted
+                and reported without counting a miss.
+            labels: label text per detection (kept by the target for its shadow objects).
+        """
+        self.frame_num = self.frame_num + 1 if frame_num is None else int(frame_num)
+        self._predict()
+        n_det = len(detections)
+        det_of_track = np.full(self.num_targets, -1, np.int64)
+        if infer_done:
+            keep = detections.confidence >= self.cfg.min_detector_confidence
+            det_idx = np.flatnonzero(keep)
+            dets = detections[det_idx] if len(det_idx) < n_det else detections
+            feats = self._features(dets, frame)
+            rows, cols = self._associate(dets, feats)
+            det_of_track[rows] = det_idx[cols]
+            self._update_matched(rows, dets, cols, feats)
+            matched = np.zeros(self.num_targets, bool)
+            matched[rows] = True
+            self.miss[~matched] += 1
+            self.miss[matched] = 0
+            self.conf[~matched] *= 0.9
+            new_cols = self._new_target_candidates(dets, cols)
+            lbl = labels or [""] * n_det
+            self._add(dets.xyxy[new_cols].astype(np.float64), dets.confidence[new_cols], dets.class_id[new_cols],
+                      [lbl[det_idx[c]] for c in new_cols], None if feats is None else feats[new_cols])
+            det_of_track = np.concatenate([det_of_track, det_idx[new_cols]])
+        self.age += 1
+        self._terminate(det_of_track)
+        det_of_track = det_of_track[self._last_keep]
+        return self._report(det_of_track, detections, labels)
+
+    def _predict(self) -> None:
+        if self.uses_motion_model and self.num_targets:
+            self.mean, self.cov = self.kf.predict(self.mean, self.cov)
+            self.box = cxcywh_to_xyxy(self.kf.to_box(self.mean))
+
+    def _features(self, dets: Detections, frame: np.ndarray | None) -> np.ndarray | None:
+        return None
+
+    def _update_matched(self, rows: np.ndarray, dets: Detections, cols: np.ndarray,
+                        feats: np.ndarray | None) -> None:
+        if len(rows) == 0:
+            return
+        det_xyxy = dets.xyxy[cols].astype(np.float64)
+        if self.uses_motion_model:
+            self.mean[rows], self.cov[rows] = self.kf.update(self.mean[rows], self.cov[rows], xyxy_to_cxcywh(det_xyxy))
+        # report the detector's box: it is the measurement, and the Kalman state catches up with it
+        self.box[rows] = det_xyxy
+        self.conf[rows] = dets.confidence[cols]
+
+    def _new_target_candidates(self, dets: Detections, matched_cols: np.ndarray) -> np.ndarray:
+        """Columns of unmatched detections that become new targets."""
+        free = np.ones(len(dets), bool)
+        free[matched_cols] = False
+        free &= self._may_start_target(dets)
+        cand = np.flatnonzero(free)
+        if len(cand) == 0:
+            return cand
+        # DeepStream's minIouDiff4NewTarget: a detection overlapping an existing target is a duplicate
+        if self.num_targets:
+            overlap = iou_matrix(dets.xyxy[cand], self.box).max(1)
+            cand = cand[overlap < max(self.cfg.target.min_iou_diff_4_new_target, 1e-9)]
+        room = self.cfg.target.max_targets_per_stream - self.num_targets
+        return cand[np.argsort(-dets.confidence[cand], kind="stable")][:max(room, 0)]
+
+    def _may_start_target(self, dets: Detections) -> np.ndarray:
+        return np.ones(len(dets), bool)
+
+    def _terminate(self, det_of_track: np.ndarray) -> None:
+        t = self.cfg.target
+        tentative = ~self.confirmed
+        dead = self.miss > t.max_shadow_tracking_age
+        dead |= tentative & (self.miss >= max(t.early_termination_age, 1))
+        keep = ~dead
+        self._last_keep = keep
+        if dead.any():
+            self._keep(keep)
+        # probation: a target is confirmed once its age exceeds probationAge
+        newly = ~self.confirmed & (self.age > t.probation_age) & (self.miss == 0)
+        if newly.any():
+            for i in np.flatnonzero(newly):
+                self.ids[i] = self.next_id()
+            self.confirmed |= newly
+
+    def _report(self, det_of_track: np.ndarray, detections: Detections, labels: list[str] | None) -> Detections:
+        t = self.cfg.target
+        visible = self.confirmed & (self.conf >= t.min_tracker_confidence)
+        # matched targets, and on frames the detector skipped, every live target at its predicted box;
+        # targets in shadow tracking only when the config asks (outputShadowTracks)
+        out_mask = visible & ((self.miss == 0) | t.output_shadow_tracks)
+        self._record_past(out_mask)
+        idx = np.flatnonzero(out_mask)
+        d_idx = det_of_track[idx]
+        conf = np.where(d_idx >= 0, detections.confidence[np.maximum(d_idx, 0)] if len(detections) else 0.0,
+                        SHADOW_DETECTOR_CONFIDENCE).astype(np.float32)
+        out = Detections(self.box[idx].astype(np.float32), conf, self.cls[idx], self.ids[idx])
+        out.data = {"det_index": d_idx, "tracker_confidence": self.conf[idx].astype(np.float32),
+                    "shadow_age": self.miss[idx].copy(), "age": self.age[idx].copy(),
+                    "label": np.array([self.labels[i] for i in idx], dtype=object)}
+        return out
+
+    def _record_past(self, out_mask: np.ndarray) -> None:
+        """Collect unreported frames, and hand them out when the target is reported again."""
+        if self.cfg.trajectory.past_frame_history == 0:
+            return
+        cap = self.cfg.trajectory.past_frame_history
+        for i in np.flatnonzero(out_mask & self.has_pending):
+            self._past.append(PastFrameTrack(int(self.ids[i]), int(self.cls[i]), self.labels[i], self.pending[i]))
+            self.pending[i] = []
+        self.has_pending &= ~out_mask
+        for i in np.flatnonzero(~out_mask):
+            pend = self.pending[i]
+            pend.append(PastFrameRecord(self.frame_num, tuple(self.box[i].tolist()), float(self.conf[i]),
+                                        int(self.age[i])))
+            if len(pend) > cap:
+                del pend[0]
+        self.has_pending |= ~out_mask
+
+    def pop_past_frame_data(self) -> list[PastFrameTrack]:
+        """Past-frame data gathered since the last call (targets just confirmed or back from shadow)."""
+        out, self._past = self._past, []
+        return out
+
+    # ---- association ----
+    def _score(self, track_idx: np.ndarray, dets: Detections, min_iou: float | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """DeepStream's matching score ``w_iou*IoU + w_size*size`` with its validity thresholds."""
+        a = self.cfg.associator
+        tb = self.box[track_idx]
+        db = dets.xyxy.astype(np.float64)
+        iou = iou_matrix(tb, db)
+        score = a.matching_score_weight_4_iou * iou
+        valid = (iou > 0) & (iou >= (a.min_matching_score_4_iou if min_iou is None else min_iou))
+        if a.matching_score_weight_4_size_similarity > 0 or a.min_matching_score_4_size_similarity > 0:
+            size = size_similarity(tb, db)
+            score = score + a.matching_score_weight_4_size_similarity * size
+            valid &= size >= a.min_matching_score_4_size_similarity
+        valid &= score >= a.min_matching_score_4_overall
+        if a.check_class_match:
+            valid &= self.cls[track_idx][:, None] == dets.class_id[None, :]
+        return score, valid, iou
+
+    def _match(self, track_idx: np.ndarray, det_idx: np.ndarray, dets: Detections,
+               min_iou: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        if len(track_idx) == 0 or len(det_idx) == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        score, valid, _ = self._score(track_idx, dets[det_idx], min_iou)
+        r, c = assign(score, valid)
+        return track_idx[r], det_idx[c]
+
+    def _associate(self, dets: Detections, feats: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        return self._match(np.arange(self.num_targets), np.arange(len(dets)), dets)
+
+
+class IOUTracker(StreamTracker):
+    """DeepStream's IOU tracker: boxes matched to the targets' last boxes by IoU (+ size similarity)."""
+
+    uses_motion_model = False
+
+
+class SORTTracker(StreamTracker):
+    """SORT: Kalman-predicted boxes matched to detections by IoU in one stage."""
+
+
+class ByteTracker(StreamTracker):
+    """ByteTrack: high-confidence detections first, then low-confidence ones rescue the remaining targets.
+
+    ``DataAssociator.tentativeDetectorConfidence`` splits high from low; low detections only continue
+    targets (IoU >= ``minMatchingScore4TentativeIou``), they never start one.
+    """
+
+    def _split(self, dets: Detections) -> tuple[np.ndarray, np.ndarray]:
+        tent = self.cfg.associator.tentative_detector_confidence
+        if tent is None:
+            tent = self.cfg.min_detector_confidence
+        high = dets.confidence >= tent
+        return np.flatnonzero(high), np.flatnonzero(~high)
+
+    def _may_start_target(self, dets: Detections) -> np.ndarray:
+        tent = self.cfg.associator.tentative_detector_confidence
+        return dets.confidence >= (self.cfg.min_detector_confidence if tent is None else tent)
+
+    def _associate(self, dets: Detections, feats: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        high, low = self._split(dets)
+        confirmed = np.flatnonzero(self.confirmed)
+        r1, c1 = self._match(confirmed, high, dets)
+        # second stage: remaining targets that were tracked last frame, against low-confidence boxes
+        left = np.setdiff1d(confirmed, r1, assume_unique=True)
+        left = left[self.miss[left] == 0]
+        r2, c2 = self._match(left, low, dets, self.cfg.associator.min_matching_score_4_tentative_iou)
+        # third stage: targets still in probation, against the remaining confident boxes
+        tentative = np.flatnonzero(~self.confirmed)
+        high_left = np.setdiff1d(high, c1, assume_unique=True)
+        r3, c3 = self._match(tentative, high_left, dets)
+        return np.concatenate([r1, r2, r3]), np.concatenate([c1, c2, c3])
+
+
+class DeepSORTTracker(ByteTracker):
+    """Appearance + motion (NvDeepSORT-like): re-ID cosine similarity fused with IoU, gated by the Kalman filter.
+
+    Stage 1 matches confirmed targets (including ones lost for up to ``maxShadowTrackingAge`` frames) by
+    ``w_reid * cosine + w_iou * IoU``, valid when the cosine reaches ``minMatchingScore4ReidSimilarity`` and the
+    squared Mahalanobis distance stays under ``thresholdMahalanobis`` (if > 0). Then, like ByteTrack, IoU alone
+    matches the rest. Each target keeps a gallery of up to ``reidHistorySize`` features from confident,
+    unoccluded detections; similarity is the best match in the gallery.
+
+    Embeddings come from ``detections.data["embedding"]`` when given, else from the embedder on ``frame``.
+    """
+
+    def _features(self, dets: Detections, frame: np.ndarray | None) -> np.ndarray | None:
+        if "embedding" in dets.data:
+            return np.asarray(dets.data["embedding"], np.float32)
+        if len(dets) == 0:
+            return np.zeros((0, self.cfg.reid.reid_feature_size), np.float32)
+        if frame is None:
+            raise TrackerConfigError(f"{self.cfg.source}: the appearance tracker (DeepSORT) needs the frame "
+                                     "(or detections.data['embedding'])")
+        if self.embedder is None:
+            raise TrackerConfigError(f"{self.cfg.source}: the appearance tracker needs a re-ID model (ReID.onnxFile)")
+        return self.embedder(frame, dets.xyxy)
+
+    def _appearance(self, track_idx: np.ndarray, feats: np.ndarray) -> np.ndarray:
+        """Best cosine similarity between each target's gallery and each detection, ``(T, M)``."""
+        sim = np.full((len(track_idx), len(feats)), -1.0)
+        have = [i for i, t in enumerate(track_idx) if self.gallery[t] is not None]
+        if not have or len(feats) == 0:
+            return sim
+        gal = [self.gallery[track_idx[i]] for i in have]
+        stacked = np.concatenate(gal)
+        all_sim = stacked @ feats.T
+        starts = np.cumsum([0] + [len(g) for g in gal[:-1]])
+        sim[have] = np.maximum.reduceat(all_sim, starts, axis=0)
+        return sim
+
+    def _associate(self, dets: Detections, feats: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        a = self.cfg.associator
+        high, low = self._split(dets)
+        confirmed = np.flatnonzero(self.confirmed)
+        r1 = c1 = np.zeros(0, np.int64)
+        if len(confirmed) and len(high):
+            sub = dets[high]
+            score, valid, iou = self._score(confirmed, sub, min_iou=0.0)
+            valid_motion = valid
+            app = self._appearance(confirmed, feats[high])
+            score = a.matching_score_weight_4_reid_similarity * app + a.matching_score_weight_4_iou * iou
+            valid = app >= a.min_matching_score_4_reid_similarity
+            if a.threshold_mahalanobis > 0:
+                gate = self.kf.mahalanobis(self.mean[confirmed], self.cov[confirmed], xyxy_to_cxcywh(sub.xyxy))
+                valid &= gate <= a.threshold_mahalanobis
+            else:
+                valid &= valid_motion | (self.miss[confirmed][:, None] > 0)
+            if a.check_class_match:
+                valid &= self.cls[confirmed][:, None] == sub.class_id[None, :]
+            r, c = assign(score, valid)
+            r1, c1 = confirmed[r], high[c]
+        # the rest by motion only: confident boxes, then low-confidence boxes, then targets in probation
+        left = np.setdiff1d(confirmed, r1, assume_unique=True)
+        high_left = np.setdiff1d(high, c1, assume_unique=True)
+        r2, c2 = self._match(left[self.miss[left] <= 1], high_left, dets)
+        left = np.setdiff1d(left, r2, assume_unique=True)
+        r3, c3 = self._match(left[self.miss[left] == 0], low, dets, a.min_matching_score_4_tentative_iou)
+        high_left = np.setdiff1d(high_left, c2, assume_unique=True)
+        r4, c4 = self._match(np.flatnonzero(~self.confirmed), high_left, dets)
+        return np.concatenate([r1, r2, r3, r4]), np.concatenate([c1, c2, c3, c4])
+
+    def _update_matched(self, rows: np.ndarray, dets: Detections, cols: np.ndarray,
+                        feats: np.ndarray | None) -> None:
+        super()._update_matched(rows, dets, cols, feats)
+        if feats is None or len(rows) == 0:
+            return
+        # only clean views feed the gallery: a box overlapping another detection mixes two people
+        iou = iou_matrix(dets.xyxy, dets.xyxy)
+        np.fill_diagonal(iou, 0.0)
+        crowded = iou.max(1) > 0.2 if len(dets) > 1 else np.zeros(len(dets), bool)
+        cap = max(self.cfg.reid.reid_history_size, 1)
+        for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+            if crowded[c]:
+                continue
+            g = self.gallery[r]
+            f = feats[c:c + 1]
+            self.gallery[r] = f if g is None else np.concatenate([g[-(cap - 1):] if cap > 1 else g[:0], f])
+
+
+TRACKERS: dict[str, type[StreamTracker]] = {
+    "IOU": IOUTracker, "SORT": SORTTracker, "ByteTrack": ByteTracker, "DeepSORT": DeepSORTTracker,
+}
+
+
+def make_tracker(config: TrackerConfig, next_id: Callable[[], int] | None = None,
+                 embedder: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> StreamTracker:
+    """The tracker class ``config.algorithm`` names."""
+    return TRACKERS[normalize_algorithm(config.algorithm, f"{config.source}: trackerAlgorithm")](
+        config, next_id, embedder)

@@ -1,0 +1,51 @@
+"""Vectorised box geometry: pairwise IoU and size similarity, box format conversions."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise IoU of ``a (N,4)`` and ``b (M,4)`` boxes in ``x1,y1,x2,y2``; returns ``(N, M)`` float64."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    ix1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    iy1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    ix2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    iy2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(ix2 - ix1, 0, None) * np.clip(iy2 - iy1, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+
+
+def size_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise size similarity in [0, 1]: ``min(w)/max(w) * min(h)/max(h)`` (1 for equal sizes)."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    wa, ha = a[:, 2] - a[:, 0], a[:, 3] - a[:, 1]
+    wb, hb = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+    w = np.minimum(wa[:, None], wb[None, :]) / np.maximum(np.maximum(wa[:, None], wb[None, :]), 1e-12)
+    h = np.minimum(ha[:, None], hb[None, :]) / np.maximum(np.maximum(ha[:, None], hb[None, :]), 1e-12)
+    return w * h
+
+
+def xyxy_to_cxcywh(b: np.ndarray) -> np.ndarray:
+    b = np.asarray(b, np.float64)
+    return np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2, b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]], 1)
+
+
+def cxcywh_to_xyxy(b: np.ndarray) -> np.ndarray:
+    half_w, half_h = b[:, 2] / 2, b[:, 3] / 2
+    return np.stack([b[:, 0] - half_w, b[:, 1] - half_h, b[:, 0] + half_w, b[:, 1] + half_h], 1)
+
+
+def clip_xyxy(b: np.ndarray, width: float, height: float) -> np.ndarray:
+    """Clip boxes to the frame ``[0, width] x [0, height]``."""
+    out = b.copy()
+    np.clip(out[:, 0::2], 0, width, out=out[:, 0::2])
+    np.clip(out[:, 1::2], 0, height, out=out[:, 1::2])
+    return out
