@@ -1,6 +1,6 @@
 """Per-class clustering of raw detector boxes (``cluster-mode``), in network-input pixels.
 
-0 groupRectangles (OpenCV), 1 DBSCAN, 2 NMS (OpenCV ``cv2.dnn.NMSBoxes``), 3 DBSCAN then NMS, 4 none. Each class
+0 groupRectangles (OpenCV's algorithm), 1 DBSCAN, 2 NMS (OpenCV ``cv2.dnn.NMSBoxes``), 3 DBSCAN then NMS, 4 none. Each class
 uses its own ``[class-attrs-<id>]`` (``pre-cluster-threshold``, ``nms-iou-threshold``, ``eps``, ``minBoxes``,
 ``group-threshold``, ``post-cluster-threshold``, ``topk``).
 """
@@ -75,20 +75,36 @@ def dbscan(xyxy: np.ndarray, scores: np.ndarray, eps: float, min_boxes: int) -> 
 
 def group_rectangles(xyxy: np.ndarray, scores: np.ndarray, group_threshold: int, eps: float
                      ) -> tuple[np.ndarray, np.ndarray]:
-    """OpenCV ``groupRectangles``; each output box takes the highest score of the inputs overlapping it most."""
-    if len(xyxy) == 0:
+    """OpenCV's ``groupRectangles`` algorithm, vectorised (OpenCV 5's Python package no longer ships it).
+
+    Boxes are "similar" when every edge differs by at most ``eps * (min widths + min heights) / 2``; similar
+    boxes are grouped transitively, groups of ``<= group_threshold`` boxes are dropped, each group becomes
+    its mean box with its members' highest score, and groups lying inside a stronger group are dropped.
+    ``group_threshold <= 0`` returns the boxes unchanged (as OpenCV does).
+    """
+    n = len(xyxy)
+    if n == 0 or group_threshold <= 0:
         return xyxy, scores
-    rects = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1).round().astype(np.int32)
-    grouped, _ = cv2.groupRectangles(rects.tolist(), int(group_threshold), float(eps))
-    grouped = np.asarray(grouped, np.float32).reshape(-1, 4)
-    if len(grouped) == 0:
-        return grouped, np.zeros(0, np.float32)
-    out = grouped.copy()
-    out[:, 2:] += out[:, :2]
-    iou = iou_matrix(out, xyxy)
-    members = iou >= np.minimum(0.5, iou.max(axis=1, keepdims=True))
-    conf = np.where(members, scores[None, :], 0.0).max(axis=1)
-    return out, conf.astype(np.float32)
+    w, h = xyxy[:, 2] - xyxy[:, 0], xyxy[:, 3] - xyxy[:, 1]
+    delta = eps * (np.minimum(w[:, None], w[None, :]) + np.minimum(h[:, None], h[None, :])) * 0.5
+    similar = np.all(np.abs(xyxy[:, None, :] - xyxy[None, :, :]) <= delta[:, :, None], axis=2)
+    k, label = connected_components(csr_matrix(similar), directed=False)
+    counts = np.bincount(label, minlength=k)
+    mean = np.zeros((k, 4), np.float64)
+    np.add.at(mean, label, xyxy)
+    mean /= counts[:, None]
+    best = np.zeros(k, np.float32)
+    np.maximum.at(best, label, scores)
+    strong = counts > group_threshold
+    # A group inside a (slightly enlarged) other strong group is dropped when that group is clearly stronger.
+    mw, mh = mean[:, 2] - mean[:, 0], mean[:, 3] - mean[:, 1]
+    dx, dy = (mw * eps)[None, :], (mh * eps)[None, :]
+    inside = ((mean[:, None, 0] >= mean[None, :, 0] - dx) & (mean[:, None, 1] >= mean[None, :, 1] - dy)
+              & (mean[:, None, 2] <= mean[None, :, 2] + dx) & (mean[:, None, 3] <= mean[None, :, 3] + dy))
+    stronger = (counts[None, :] > np.maximum(3, counts)[:, None]) | (counts[:, None] < 3)
+    covered = inside & stronger & strong[None, :] & ~np.eye(k, dtype=bool)
+    keep = strong & ~covered.any(axis=1)
+    return mean[keep].astype(np.float32), best[keep]
 
 
 def cluster_class(xyxy: np.ndarray, scores: np.ndarray, mode: int, attrs: ClassAttrs) -> tuple[np.ndarray, np.ndarray]:

@@ -44,7 +44,9 @@ class DetectionParams:
 
 @dataclass(slots=True)
 class ObjectDetectionInfo:
-    """``NvDsInferObjectDetectionInfo``: what a custom bbox parser returns, in network-input pixels."""
+    """``NvDsInferObjectDetectionInfo`` / ``NvDsInferInstanceMaskInfo``: what a custom bbox parser returns, in
+    network-input pixels. ``mask`` (instance segmentation, network-type=3): a float ``H x W`` mask covering
+    the box, stored in the object's ``mask_params``."""
 
     classId: int  # noqa: N815
     left: float
@@ -52,6 +54,7 @@ class ObjectDetectionInfo:
     width: float
     height: float
     detectionConfidence: float  # noqa: N815
+    mask: np.ndarray | None = None
 
 
 @dataclass(slots=True)
