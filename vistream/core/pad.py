@@ -142,11 +142,9 @@ class Pad:
             raise LinkError(f"cannot link {self.full_name}: already linked to {self.peer.full_name}")
         if sink.peer is not None:
             raise LinkError(f"cannot link to {sink.full_name}: already linked to {sink.peer.full_name}")
-        src_caps = Caps.from_string(self.template.caps) if self.template else Caps()
-        sink_caps = Caps.from_string(sink.template.caps) if sink.template else Caps()
         if not _templates_intersect(self.template, sink.template):
             raise LinkError(
-                f"cannot link {self.full_name} ({src_caps.media_type}) to {sink.full_name} ({sink_caps.media_type}): "
+                f"cannot link {self.full_name} ({self.template.caps}) to {sink.full_name} ({sink.template.caps}): "
                 "incompatible caps"
             )
         self.peer, sink.peer = sink, self

@@ -1,0 +1,210 @@
+"""Video decoders: nvv4l2decoder and the avdec_* names (FFmpeg through PyAV), and decodebin."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import av
+
+from vistream.core.buffer import CLOCK_TIME_NONE, Buffer, FlowReturn
+from vistream.core.caps import Caps
+from vistream.core.element import Element, register
+from vistream.core.errors import ElementError
+from vistream.core.pad import Pad, PadDirection, PadPresence, PadTemplate
+from vistream.core.props import Property
+from vistream.elements.media import (
+    ENCODED_CAPS,
+    LOCATION_CAPS,
+    MEDIA_CODEC,
+    FileRef,
+    encoded_caps,
+    open_video,
+    packet_buffers,
+)
+from vistream.elements.video import AV_FORMATS, FORMATS, video_caps
+
+MAX_CONSECUTIVE_ERRORS = 25
+
+
+class VideoDecoder:
+    """Decodes packets of one stream into frames as NumPy arrays in a chosen pixel format.
+
+    FFmpeg's own frame threads do the work with the GIL released.
+    """
+
+    def __init__(self, caps: Caps, element: str, threads: int = 0):
+        self.element = element
+        name = caps.get("codec-name") or MEDIA_CODEC.get(caps.media_type)
+        if caps.media_type == "video/mpeg":
+            name = name or ("mpeg4" if caps.get("mpegversion", 4) == 4 else "mpeg2video")
+        if not name:
+            raise ElementError(f"cannot decode {caps.media_type}", element)
+        try:
+            self.ctx = av.CodecContext.create(name, "r")
+        except (av.error.FFmpegError, ValueError) as e:
+            raise ElementError(f'no decoder for codec "{name}": {e}', element) from None
+        data = caps.get("codec_data")
+        if data:
+            self.ctx.extradata = data
+        self.ctx.thread_type = "AUTO"
+        self.ctx.thread_count = threads
+        rate = caps.get("framerate")
+        self.duration = int(1e9 / rate) if rate else int(1e9 / 25)
+        self.framerate = Fraction(rate) if rate else Fraction(25, 1)
+        self.frames_out = 0
+        self.errors = 0
+        self.consecutive_errors = 0
+        self.last_pts = CLOCK_TIME_NONE
+
+    def decode(self, packet) -> list:
+        try:
+            frames = self.ctx.decode(packet)
+        except av.error.EOFError:
+            return []
+        except (av.error.InvalidDataError, av.error.FFmpegError) as e:
+            self.errors += 1
+            self.consecutive_errors += 1
+            if self.consecutive_errors >= MAX_CONSECUTIVE_ERRORS:
+                raise ElementError(f"could not decode stream: {self.consecutive_errors} corrupt packets in a row",
+                                   self.element, str(e)) from None
+            return []
+        if frames:
+            self.consecutive_errors = 0
+        return frames
+
+    def flush(self) -> list:
+        return self.decode(None)
+
+    def frame_pts(self, frame) -> int:
+        if frame.pts is not None and frame.time_base is not None:
+            pts = int(frame.pts * frame.time_base * 1_000_000_000)
+        else:
+            pts = self.frames_out * self.duration
+        if self.last_pts != CLOCK_TIME_NONE and pts <= self.last_pts:
+            pts = self.last_pts + self.duration  # keep timestamps increasing for broken streams
+        self.last_pts = pts
+        return pts
+
+
+_DECODER_PROPS = (
+    Property.uint("gpu-id", 0, "Set GPU Device ID (the CPU path ignores it)"),
+    Property.uint("cudadec-memtype", 0, "Set CUDA memory type for the decoder output (accepted)"),
+    Property.uint("drop-frame-interval", 0, "Interval to drop frames: N outputs every Nth frame (0 = none)", 0, 30),
+    Property.uint("num-extra-surfaces", 0, "Additional number of surfaces (accepted)", 0, 24),
+    Property.enum("skip-frames", 0, "Type of frames to skip during decoding",
+                  [(0, "decode_all", "Decode all frames"), (1, "decode_non_ref", "Decode non-ref frames"),
+                   (2, "decode_key", "Decode key frames")]),
+    Property.bool("low-latency-mode", False, "Low latency mode for IPPP streams (accepted)"),
+    Property.bool("enable-max-performance", False, "Set to enable max performance (accepted)"),
+    Property.uint("max-threads", 0, "Maximum number of decoder threads (0 = automatic)", 0, 64),
+)
+
+
+@register
+class NvV4l2Decoder(Element):
+    """Decodes H.264, H.265, MPEG-4, MJPEG, VP8/9 and AV1 into raw frames (RGB unless a caps filter
+    downstream asks for another format: BGR, RGBA, BGRA, GRAY8, NV12, I420).
+
+    On the CPU path FFmpeg decodes (multi-threaded); frame count and timestamps follow the stream exactly.
+    Runs in its own thread.
+    """
+
+    FACTORY = "nvv4l2decoder"
+    ALIASES = ("avdec_h264", "avdec_h265", "avdec_mpeg4", "avdec_mjpeg", "avdec_vp9", "avdec_vp8", "avdec_av1",
+               "nvjpegdec", "jpegdec", "nvdec", "vp9dec", "vp8dec")
+    KLASS = "Codec/Decoder/Video"
+    DESCRIPTION = "Decode video streams (FFmpeg on the CPU; NVDEC on NVIDIA GPUs)"
+    PAD_TEMPLATES = (
+        PadTemplate("sink", PadDirection.SINK, PadPresence.ALWAYS, f"{ENCODED_CAPS};{LOCATION_CAPS}"),
+        PadTemplate("src", PadDirection.SRC, PadPresence.ALWAYS, "video/x-raw"),
+    )
+    PROPERTIES = _DECODER_PROPS
+    THREADED = True
+    QUEUE_SIZE = 8
+
+    def _activate(self) -> None:
+        super()._activate()
+        self._decoder: VideoDecoder | None = None
+        self._dec_caps_key: tuple | None = None
+        self._eos_requested = False
+        self._count = 0
+
+    def send_eos(self) -> None:
+        self._eos_requested = True
+
+    def _out_format(self) -> str:
+        want = self.downstream_caps()
+        fmt = str(want.get("format", "RGB")) if want is not None else "RGB"
+        if fmt not in FORMATS:
+            raise ElementError(f"cannot output format {fmt} (supported: {', '.join(FORMATS)})", self.name)
+        return fmt
+
+    def chain(self, pad: Pad, buffer: Buffer) -> FlowReturn:
+        if isinstance(buffer.data, FileRef):  # forgiving: filesrc ! nvv4l2decoder demuxes as decodebin would
+            container, stream = open_video(buffer.data.path, self.name)
+            try:
+                caps = encoded_caps(stream)
+                for pkt in packet_buffers(container, stream, caps, self):
+                    ret = self._decode_buffer(pkt)
+                    if ret != FlowReturn.OK:
+                        return ret
+            finally:
+                container.close()
+            return FlowReturn.OK
+        return self._decode_buffer(buffer)
+
+    def _decode_buffer(self, buffer: Buffer) -> FlowReturn:
+        caps = buffer.caps or Caps("video/x-h264")
+        key = (caps.media_type, caps.get("codec_data"))
+        if self._decoder is None or key != self._dec_caps_key:
+            if self._decoder is not None:
+                ret = self._emit(self._decoder.flush())
+                if ret != FlowReturn.OK:
+                    return ret
+            self._decoder = VideoDecoder(caps, self.name, self._props["max-threads"])
+            self._dec_caps_key = key
+            self._fmt = self._out_format()
+            self._in_caps = caps
+        if self._props["skip-frames"] == 2 and buffer.flags:
+            return FlowReturn.OK
+        return self._emit(self._decoder.decode(buffer.data))
+
+    def _emit(self, frames: list) -> FlowReturn:
+        dec = self._decoder
+        assert dec is not None
+        drop = self._props["drop-frame-interval"]
+        for frame in frames:
+            pts = dec.frame_pts(frame)
+            dec.frames_out += 1
+            self._count += 1
+            if drop > 1 and (dec.frames_out - 1) % drop != 0:
+                continue
+            arr = frame.to_ndarray(format=AV_FORMATS[self._fmt])
+            if arr.ndim == 2 and self._fmt not in ("NV12", "I420", "GRAY8"):
+                arr = arr[..., None]
+            caps = video_caps(self._fmt, frame.width, frame.height, dec.framerate / max(1, drop))
+            ret = self.push(Buffer(arr[None], pts=pts, duration=dec.duration * max(1, drop), caps=caps,
+                                   frame_num=dec.frames_out - 1))
+            if ret != FlowReturn.OK:
+                return ret
+        return FlowReturn.OK
+
+    def on_eos(self, pad: Pad) -> None:
+        dec = self._decoder
+        if dec is None:
+            return
+        self._emit(dec.flush())
+        if dec.frames_out == 0 and dec.errors:
+            raise ElementError(f"could not decode any frame ({dec.errors} corrupt packets)", self.name)
+        if dec.errors:
+            self.post_warning(f"skipped {dec.errors} corrupt packet(s) while decoding")
+
+
+@register
+class DecodeBin(NvV4l2Decoder):
+    """Demuxes and decodes whatever it gets (a file from ``filesrc`` or encoded packets)."""
+
+    FACTORY = "decodebin"
+    ALIASES = ("decodebin3",)
+    KLASS = "Generic/Bin/Decoder"
+    DESCRIPTION = "Autoplug and decode to raw media"

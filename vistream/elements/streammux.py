@@ -1,0 +1,317 @@
+"""nvstreammux: batches frames from many sources into one buffer with DeepStream's batch metadata."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import traceback
+from collections import deque
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from vistream.core.buffer import Buffer, Event, EventType, FlowReturn
+from vistream.core.element import Element, register
+from vistream.core.errors import ElementError
+from vistream.core.pad import Pad, PadDirection, PadPresence, PadTemplate
+from vistream.core.props import Property
+from vistream.elements.video import buffer_format, frame_size, letterbox_params, stack_frames, video_caps
+from vistream.meta import BatchMeta, FrameMeta
+
+
+@dataclass
+class _Frame:
+    data: np.ndarray
+    pts: int
+    caps: object
+    arrived: float
+
+
+@dataclass
+class _SourceState:
+    source_id: int
+    pad: Pad
+    frames: deque = field(default_factory=deque)
+    eos: bool = False
+    eos_announced: bool = False
+    frame_num: int = 0
+    dropped: int = 0
+    pushed: int = 0
+
+
+_INTERP = {0: cv2.INTER_NEAREST, 1: cv2.INTER_LINEAR, 2: cv2.INTER_CUBIC, 3: cv2.INTER_AREA, 4: cv2.INTER_LANCZOS4,
+           5: cv2.INTER_LINEAR, 6: cv2.INTER_LINEAR}
+
+
+@register
+class NvStreamMux(Element):
+    """Forms batches of up to ``batch-size`` frames from its ``sink_%u`` pads (source id = pad index),
+    scales them to ``width`` x ``height`` and attaches a :class:`~vistream.meta.BatchMeta`.
+
+    A batch is pushed when it is full, when every active source has given its share (so file sources are
+    batched fairly and frame-exactly), or when ``batched-push-timeout`` (µs) expires: partial batches.
+    At the EOS of one source the others go on; a ``stream-eos`` event and bus message name the source.
+    With ``live-source=1`` batches leave on time and frames that pile up are dropped and counted.
+    """
+
+    FACTORY = "nvstreammux"
+    ALIASES = ("streammux",)
+    KLASS = "Generic"
+    DESCRIPTION = "Stream multiplexer: batch frames of several sources"
+    PAD_TEMPLATES = (
+        PadTemplate("sink_%u", PadDirection.SINK, PadPresence.REQUEST, "video/x-raw"),
+        PadTemplate("src", PadDirection.SRC, PadPresence.ALWAYS, "video/x-raw"),
+    )
+    PROPERTIES = (
+        Property.uint("batch-size", 1, "Maximum number of frames in a batch", 1, 1024),
+        Property.uint("width", 0, "Width of each frame in output batched buffer (0 = keep the source's)", 0, 16384),
+        Property.uint("height", 0, "Height of each frame in output batched buffer (0 = keep the source's)", 0, 16384),
+        Property.int("batched-push-timeout", -1, "Timeout in microseconds to wait after the first buffer is "
+                     "available to push the batch even if the complete batch is not formed (-1 = no timeout)", -1),
+        Property.bool("live-source", False, "Boolean property to inform muxer that sources are live"),
+        Property.bool("enable-padding", False, "Maintain input aspect ratio when scaling by padding with black bands"),
+        Property.bool("attach-sys-ts", True, "Attach system timestamp as NTP timestamp"),
+        Property.bool("sync-inputs", False, "Synchronize input frames using the buffer timestamps (accepted)"),
+        Property.uint("max-same-source-frames", 0, "Max frames of one source in a batch (0 = batch-size / sources)"),
+        Property.bool("drop-pipeline-eos", False, "Do not send EOS downstream when all sources reached EOS "
+                      "(sources may still be added)"),
+        Property.bool("frame-num-reset-on-eos", False, "Reset frame numbers of a source at its EOS"),
+        Property.bool("frame-num-reset-on-stream-reset", False, "Reset frame numbers on stream reset (accepted)"),
+        Property.uint("gpu-id", 0, "Set GPU Device ID (the CPU path ignores it)"),
+        Property.uint("nvbuf-memory-type", 0, "Type of memory to be allocated (accepted)"),
+        Property.enum("interpolation-method", 1, "Interpolation used when scaling",
+                      [(0, "nearest", "Nearest"), (1, "bilinear", "Bilinear"), (2, "cubic", "Cubic"),
+                       (3, "area", "Area"), (4, "lanczos", "Lanczos"), (5, "algo-default", "Default"),
+                       (6, "nvbuf-default", "Default (NvBufSurface)")]),
+        Property.enum("compute-hw", 0, "Compute scaling hardware",
+                      [(0, "default", "Default"), (1, "gpu", "GPU"), (2, "vic", "VIC")]),
+        Property.uint("buffer-pool-size", 4, "Maximum number of buffers in the muxer's pool (accepted)"),
+        Property.uint("num-surfaces-per-frame", 1, "Max number of surfaces per frame (accepted)", 1, 4),
+        Property.string("config-file-path", None, "Configuration file of the new nvstreammux (accepted)"),
+    )
+
+    def __init__(self, name=None, _factory=None, **props):
+        super().__init__(name, _factory, **props)
+        self._cond = threading.Condition()
+        self._sources: dict[str, _SourceState] = {}
+        self._rr = 0
+        self.batches = 0
+
+    # --- pads ---------------------------------------------------------------------------------------------
+    def pad_requested(self, pad: Pad) -> None:
+        with self._cond:
+            self._sources[pad.name] = _SourceState(int(pad.name.split("_")[-1]), pad)
+            self._cond.notify_all()
+        if self.state > self.state.NULL:
+            self.post_element_message("stream-added", source_id=self._sources[pad.name].source_id)
+
+    def pad_released(self, pad: Pad) -> None:
+        with self._cond:
+            st = self._sources.get(pad.name)
+            if st is not None:
+                st.eos = True
+            self._cond.notify_all()
+
+    def _activate(self) -> None:
+        super()._activate()
+        for st in self._sources.values():
+            st.frames.clear()
+            st.eos = st.eos_announced = False
+            st.frame_num = st.dropped = st.pushed = 0
+        self.batches = 0
+        self._thread = threading.Thread(target=self._loop, name=f"vistream:{self.name}", daemon=True)
+
+    def _deactivate(self) -> None:
+        super()._deactivate()
+        with self._cond:
+            self._cond.notify_all()
+
+    # --- input --------------------------------------------------------------------------------------------
+    def _quota(self) -> int:
+        q = self._props["max-same-source-frames"]
+        if q:
+            return q
+        n = max(1, len(self._sources))
+        return max(1, math.ceil(self._props["batch-size"] / n))
+
+    def chain(self, pad: Pad, buffer: Buffer) -> FlowReturn:
+        now = time.monotonic()
+        frames = buffer.data
+        fmt = buffer_format(buffer.caps)
+        with self._cond:
+            st = self._sources.get(pad.name)
+            if st is None or st.eos:
+                return FlowReturn.EOS
+            for i in range(len(frames)):
+                st.frames.append(_Frame(frames[i], buffer.pts if i == 0 else -1, buffer.caps, now))
+            self._cond.notify_all()
+            limit = max(2, 2 * self._quota())
+            if self._props["live-source"]:
+                while len(st.frames) > limit:  # live: never let a source fall behind, drop its oldest frames
+                    st.frames.popleft()
+                    st.dropped += 1
+                return FlowReturn.OK
+            while len(st.frames) >= limit and not self._stopping and st.pad.name in self._sources:
+                self._cond.wait(0.1)
+        del fmt
+        return FlowReturn.FLUSHING if self._stopping else FlowReturn.OK
+
+    def handle_event(self, pad: Pad, event: Event) -> bool:
+        if event.type is EventType.EOS:
+            with self._cond:
+                st = self._sources.get(pad.name)
+                if st is not None:
+                    st.eos = True
+                self._cond.notify_all()
+            return True
+        if event.type in (EventType.STREAM_EOS, EventType.STREAM_START):
+            return True
+        return self.push_event(event)
+
+    # --- batching thread ------------------------------------------------------------------------------------
+    def _ready(self, now: float) -> tuple[bool, bool]:
+        """(push now, all done)."""
+        sources = list(self._sources.values())
+        pending = [s for s in sources if s.frames]
+        active = [s for s in sources if not s.eos]
+        if not pending:
+            done = bool(sources) and not active and not self._props["drop-pipeline-eos"]
+            return False, done
+        quota = self._quota()
+        available = sum(min(len(s.frames), quota) for s in pending)
+        if available >= self._props["batch-size"]:
+            return True, False
+        if all(s.eos or len(s.frames) >= quota for s in sources):
+            return True, False
+        timeout = self._props["batched-push-timeout"]
+        if self._props["live-source"] and timeout < 0:
+            timeout = 33_000
+        if timeout >= 0:
+            oldest = min(s.frames[0].arrived for s in pending)
+            if now - oldest >= timeout / 1e6:
+                return True, False
+        return False, False
+
+    def _loop(self) -> None:
+        try:
+            while not self._stopping:
+                with self._cond:
+                    push, done = self._ready(time.monotonic())
+                    while not push and not done and not self._stopping:
+                        self._cond.wait(0.005 if self._props["batched-push-timeout"] >= 0 or self._props["live-source"] else 0.1)
+                        push, done = self._ready(time.monotonic())
+                    if self._stopping:
+                        return
+                    batch = self._take_batch() if push else []
+                    ended = self._newly_ended()
+                    self._cond.notify_all()
+                if batch:
+                    ret = self.push(self._make_buffer(batch))
+                    if ret not in (FlowReturn.OK, FlowReturn.NOT_LINKED):
+                        if ret == FlowReturn.ERROR:
+                            self._send_eos_once()
+                        self._flow_error = ret
+                        with self._cond:
+                            for st in self._sources.values():
+                                st.eos = True
+                            self._cond.notify_all()
+                        return
+                for st in ended:
+                    self.push_event(Event.stream_eos(st.source_id))
+                    self.post_element_message("stream-eos", source_id=st.source_id, stream_id=st.source_id)
+                if done and not batch:
+                    self._send_eos_once()
+                    return
+        except Exception as e:
+            self.post_error(f"{type(e).__name__}: {e}", traceback.format_exc())
+            self._send_eos_once()
+
+    def _newly_ended(self) -> list[_SourceState]:
+        out = []
+        for st in self._sources.values():
+            if st.eos and not st.frames and not st.eos_announced:
+                st.eos_announced = True
+                if self._props["frame-num-reset-on-eos"]:
+                    st.frame_num = 0
+                out.append(st)
+        return out
+
+    def _take_batch(self) -> list[tuple[_SourceState, _Frame, int]]:
+        size, quota = self._props["batch-size"], self._quota()
+        sources = sorted(self._sources.values(), key=lambda s: s.source_id)
+        if not sources:
+            return []
+        n = len(sources)
+        start = self._rr % n
+        order = sources[start:] + sources[:start]
+        self._rr += 1
+        taken: dict[int, int] = {}
+        batch = []
+        progress = True
+        while len(batch) < size and progress:
+            progress = False
+            for st in order:
+                if len(batch) >= size:
+                    break
+                if st.frames and taken.get(st.source_id, 0) < quota:
+                    fr = st.frames.popleft()
+                    batch.append((st, fr, st.frame_num))
+                    st.frame_num += 1
+                    st.pushed += 1
+                    taken[st.source_id] = taken.get(st.source_id, 0) + 1
+                    progress = True
+        # keep each source's frames in order and group the batch by source for cache friendliness
+        batch.sort(key=lambda t: (t[0].source_id, t[2]))
+        return batch
+
+    def _make_buffer(self, batch: list[tuple[_SourceState, _Frame, int]]) -> Buffer:
+        out_w, out_h = self._props["width"], self._props["height"]
+        pad_mode = self._props["enable-padding"]
+        interp = _INTERP[self._props["interpolation-method"]]
+        frames, metas = [], []
+        fmt = buffer_format(batch[0][1].caps)
+        attach_ts = self._props["attach-sys-ts"]
+        now_ns = time.time_ns()
+        first_pts = -1
+        for i, (st, fr, num) in enumerate(batch):
+            img = fr.data
+            w, h = frame_size(img, fmt)
+            tw, th = (out_w or w), (out_h or h)
+            if (tw, th) != (w, h):
+                if fmt in ("NV12", "I420"):
+                    raise ElementError("scaling NV12/I420 frames is not supported on the CPU path: decode to RGB",
+                                       self.name)
+                if pad_mode:
+                    _, nw, nh, x0, y0 = letterbox_params(w, h, tw, th, symmetric=False)
+                    canvas = np.zeros((th, tw) + img.shape[2:], img.dtype)
+                    canvas[y0:y0 + nh, x0:x0 + nw] = cv2.resize(img, (nw, nh), interpolation=interp)
+                    img = canvas
+                else:
+                    img = cv2.resize(img, (tw, th), interpolation=interp)
+            elif not img.flags.writeable:
+                img = img.copy()
+            frames.append(img)
+            if first_pts < 0 and fr.pts >= 0:
+                first_pts = fr.pts
+            metas.append(FrameMeta(
+                source_id=st.source_id, batch_id=i, pad_index=st.source_id, frame_num=num,
+                buf_pts=fr.pts, ntp_timestamp=now_ns if attach_ts else 0,
+                source_frame_width=w, source_frame_height=h, pipeline_width=tw, pipeline_height=th,
+            ))
+        data = stack_frames(frames)
+        self.batches += 1
+        bm = BatchMeta(max_frames_in_batch=self._props["batch-size"], frame_meta_list=metas)
+        h0, w0 = frames[0].shape[:2]
+        caps = batch[0][1].caps
+        features = caps.features if caps is not None else ()
+        fr = caps.get("framerate") if caps is not None else None
+        out_caps = video_caps(fmt, w0 if fmt not in ("NV12", "I420") else w0, h0 if fmt not in ("NV12", "I420") else h0 * 2 // 3,
+                              fr, features, **{"batch-size": self._props["batch-size"]})
+        return Buffer(data, pts=first_pts, caps=out_caps, batch_meta=bm, frame_num=self.batches - 1)
+
+    # --- stats ----------------------------------------------------------------------------------------------
+    def source_stats(self) -> dict[int, dict[str, int]]:
+        """Frames pushed and dropped per source id."""
+        return {s.source_id: {"frames": s.pushed, "dropped": s.dropped} for s in self._sources.values()}

@@ -1,0 +1,156 @@
+"""uridecodebin / nvurisrcbin: a source that reads a URI (file or network), demuxes and decodes it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from vistream.core.buffer import Buffer
+from vistream.core.element import SourceElement, register
+from vistream.core.errors import ElementError
+from vistream.core.pad import Pad, PadDirection, PadPresence, PadTemplate
+from vistream.core.props import Property
+from vistream.elements.decode import VideoDecoder
+from vistream.elements.media import check_readable, encoded_caps, open_video, packet_buffers, uri_to_location
+from vistream.elements.video import AV_FORMATS, FORMATS, video_caps
+
+
+@register
+class UriDecodeBin(SourceElement):
+    """Decodes a URI: ``file://`` URIs or paths, and anything FFmpeg opens (rtsp://, http(s)://, HLS).
+
+    Its video pad appears when the source is opened (``pad-added``); launch strings link it automatically.
+    With ``file-loop`` the file restarts at EOS with timestamps that keep increasing. Network sources that
+    drop are reopened every ``rtsp-reconnect-interval`` seconds (0 = never) without stopping the pipeline.
+    """
+
+    FACTORY = "uridecodebin"
+    ALIASES = ("uridecodebin3", "urisourcebin")
+    KLASS = "Generic/Bin/Decoder"
+    DESCRIPTION = "Autoplug and decode an URI to raw media"
+    SRC_PAD_NAME = "src_0"
+    PAD_TEMPLATES = (PadTemplate("src_%u", PadDirection.SRC, PadPresence.SOMETIMES, "video/x-raw"),)
+    PROPERTIES = (
+        Property.string("uri", None, "URI to decode"),
+        Property.bool("file-loop", False, "Loop file sources at EOS"),
+        Property.uint("drop-frame-interval", 0, "Interval to drop frames: N outputs every Nth frame", 0, 30),
+        Property.uint("latency", 100, "Jitter buffer size for RTSP sources, in ms"),
+        Property.enum("select-rtp-protocol", 0, "Transport protocol to use for RTP",
+                      [(0, "tcp-udp", "TCP + UDP (FFmpeg's default order)"), (4, "tcp", "TCP only"),
+                       (7, "udp", "UDP only (multicast and unicast)")]),
+        Property.int("rtsp-reconnect-interval", 0, "Timeout in seconds to wait since last data was received "
+                     "from an RTSP source before forcing a reconnection (0 = disable)", 0),
+        Property.int("rtsp-reconnect-attempts", -1, "Max reconnection attempts (-1 = unlimited)", -1),
+        Property.int("init-rtsp-reconnect-interval", 0, "Initial reconnect interval in seconds "
+                     "(0 = same as rtsp-reconnect-interval)", 0),
+        Property.uint("gpu-id", 0, "Set GPU Device ID (the CPU path ignores it)"),
+        Property.uint("cudadec-memtype", 0, "Type of memory for decoder output (accepted)"),
+        Property.uint("num-extra-surfaces", 0, "Number of extra surfaces (accepted)"),
+        Property.uint("source-id", 0, "Source id of this source (for messages and smart record)"),
+        Property.uint("max-threads", 0, "Maximum number of decoder threads (0 = automatic)", 0, 64),
+    )
+    SIGNALS = ("source-setup", "child-added")
+
+    def start(self) -> None:
+        uri = self._props["uri"]
+        if not uri:
+            raise ElementError('property "uri" is not set', self.name)
+        if self.SRC_PAD_NAME not in self.pads:
+            templ = self.PAD_TEMPLATES[0]
+            self.add_pad(Pad(self.SRC_PAD_NAME, PadDirection.SRC, self, templ))
+        self.reconnects = 0
+
+    def _open(self, location: str, local: bool):
+        options = {}
+        if not local and location.startswith("rtsp"):
+            proto = self._props["select-rtp-protocol"]
+            if proto == 4:
+                options["rtsp_transport"] = "tcp"
+            elif proto == 7:
+                options["rtsp_transport"] = "udp"
+            options["max_delay"] = str(self._props["latency"] * 1000)
+        return open_video(location, self.name, options=options, timeout=None if local else 10.0)
+
+    def produce(self) -> Iterator[Buffer]:
+        location, local = uri_to_location(self._props["uri"])
+        if local:
+            check_readable(location, self.name)
+        want = self.downstream_caps(self.src_pads[0]) if self.src_pads else None
+        fmt = str(want.get("format", "RGB")) if want is not None else "RGB"
+        if fmt not in FORMATS:
+            raise ElementError(f"cannot output format {fmt}", self.name)
+        drop = self._props["drop-frame-interval"]
+        pts_offset, frame_num, last_end = 0, 0, 0
+        attempts = 0
+        while True:
+            try:
+                container, stream = self._open(location, local)
+            except ElementError:
+                if local or not self._should_retry(attempts):
+                    raise
+                attempts += 1
+                self._wait_reconnect(attempts)
+                continue
+            attempts = 0
+            try:
+                caps = encoded_caps(stream)
+                dec = VideoDecoder(caps, self.name, self._props["max-threads"])
+                packets = packet_buffers(container, stream, caps, self)
+                for frames in self._decoded(dec, packets):
+                    for frame in frames:
+                        pts = dec.frame_pts(frame) + pts_offset
+                        dec.frames_out += 1
+                        if drop > 1 and (dec.frames_out - 1) % drop != 0:
+                            continue
+                        arr = frame.to_ndarray(format=AV_FORMATS[fmt])
+                        out_caps = video_caps(fmt, frame.width, frame.height, dec.framerate / max(1, drop))
+                        last_end = pts + dec.duration
+                        yield Buffer(arr[None], pts=pts, duration=dec.duration * max(1, drop), caps=out_caps,
+                                     frame_num=frame_num)
+                        frame_num += 1
+            except ElementError:
+                if local or not self._should_retry(0):
+                    raise
+                self.post_warning(f'lost "{location}", reconnecting')
+            finally:
+                container.close()
+            if self._eos_requested or self._stopping:
+                return
+            if local:
+                if not self._props["file-loop"]:
+                    return
+                pts_offset = last_end
+                continue
+            if not self._should_retry(0):
+                return
+            self._wait_reconnect(1)
+
+    def _decoded(self, dec: VideoDecoder, packets) -> Iterator[list]:
+        for pkt in packets:
+            yield dec.decode(pkt.data)
+        yield dec.flush()
+
+    def _should_retry(self, attempts: int) -> bool:
+        if self._props["rtsp-reconnect-interval"] <= 0:
+            return False
+        limit = self._props["rtsp-reconnect-attempts"]
+        return limit < 0 or attempts < limit
+
+    def _wait_reconnect(self, attempt: int) -> None:
+        interval = self._props["init-rtsp-reconnect-interval"] if attempt <= 1 else 0
+        interval = interval or self._props["rtsp-reconnect-interval"]
+        self.reconnects += 1
+        self.post_element_message("reconnect", uri=self._props["uri"], attempt=attempt, source_id=self._props["source-id"])
+        deadline = time.monotonic() + interval
+        while time.monotonic() < deadline and not self._stopping and not self._eos_requested:
+            time.sleep(0.05)
+
+
+@register
+class NvUriSrcBin(UriDecodeBin):
+    """DeepStream's ``nvurisrcbin``: ``uridecodebin`` with DeepStream's reconnect and file-loop options."""
+
+    FACTORY = "nvurisrcbin"
+    DESCRIPTION = "Nvidia URI source bin: decode a URI with reconnection and looping"
+    SRC_PAD_NAME = "vsrc_0"
+    PAD_TEMPLATES = (PadTemplate("vsrc_%u", PadDirection.SRC, PadPresence.SOMETIMES, "video/x-raw"),)
