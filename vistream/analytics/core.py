@@ -175,12 +175,6 @@ class AnalyticsCore:
                 for i in np.flatnonzero(inside):
                     infos[i].ocStatus.append(roi.label)
 
-    def _motion(self, state: _SourceState, obj: ObjectMeta, p: np.ndarray) -> np.ndarray | None:
-        tr = state.tracks.get(obj.object_id)
-        if tr is None or not tr.points:
-            return None
-        return p - tr.points[0]
-
     def _motion_rules(self, rules: StreamRules, state: _SourceState, objs: list[ObjectMeta], tracked: list[int],
                       pts: np.ndarray, classes: np.ndarray, infos: list[AnalyticsObjInfo],
                       out: AnalyticsFrameMeta, line_sides: dict[str, np.ndarray]) -> None:
@@ -188,54 +182,45 @@ class AnalyticsCore:
         if not tracked or not (lc.enable or dd.enable):
             return
         idx = np.array(tracked)
-        motions = np.full((len(idx), 2), np.nan)
-        for k, i in enumerate(idx):
-            m = self._motion(state, objs[i], pts[i])
-            if m is not None:
-                motions[k] = m
+        tracks = [state.tracks.get(objs[i].object_id) for i in tracked]  # None: first sighting
+        oldest = np.array([tr.points[0] if tr is not None else (np.nan, np.nan) for tr in tracks], np.float64)
+        motions = pts[idx] - oldest
         moving = np.linalg.norm(motions, axis=1) >= self.min_motion  # NaN compares False
         if lc.enable:
-            ok = self._eligible(classes[idx], lc.class_ids)
+            ok = np.flatnonzero(self._eligible(classes[idx], lc.class_ids))
             for ln in lc.lines:
-                self._line_rule(ln, lc.extended, lc.mode.max_angle_deg, state, objs, idx[ok],
-                                line_sides[ln.label][ok], pts, motions[ok], infos, out)
-        if dd.enable:
+                prev = np.array([tracks[k].side.get(ln.label, 0) if tracks[k] is not None else 0 for k in ok],
+                                np.int64).reshape(-1)
+                # A crossing: last seen before the line (-1), now after it (+1); on the line (0) decides nothing.
+                cand = ok[(prev == -1) & (line_sides[ln.label][ok] == 1)]
+                for k in cand:
+                    if self._counts_as_crossing(ln, lc.extended, lc.mode.max_angle_deg, tracks[k], pts[idx[k]],
+                                                motions[k], moving[k]):
+                        infos[idx[k]].lcStatus.append(ln.label)
+                        out.objLCCurrCnt[ln.label] += 1
+                        state.cum[ln.label] += 1
+                        out.objLCCumCnt[ln.label] = state.cum[ln.label]
+        if dd.enable and dd.directions:
             ok = self._eligible(classes[idx], dd.class_ids) & moving
-            if ok.any() and dd.directions:
+            if ok.any():
                 ang = np.stack([angles_deg(motions[ok], d.vector[1] - d.vector[0]) for d in dd.directions], axis=1)
                 best = np.argmin(ang, axis=1)
                 for k, i in enumerate(idx[ok]):
                     if ang[k, best[k]] < dd.mode.max_angle_deg:
                         infos[i].dirStatus = f"DIR:{dd.directions[best[k]].label}"
 
-    def _line_rule(self, ln: CrossingLine, extended: bool, max_angle: float, state: _SourceState,
-                   objs: list[ObjectMeta], idx: np.ndarray, sides: np.ndarray, pts: np.ndarray,
-                   motions: np.ndarray, infos: list[AnalyticsObjInfo], out: AnalyticsFrameMeta) -> None:
-        if len(idx) == 0:
-            return
+    def _counts_as_crossing(self, ln: CrossingLine, extended: bool, max_angle: float, tr: _Track, p: np.ndarray,
+                            motion: np.ndarray, moving: bool) -> bool:
+        start = tr.side_point[ln.label]
         a, b = ln.line
-        ang = angles_deg(motions, ln.direction[1] - ln.direction[0])
-        for k, i in enumerate(idx):
-            s = int(sides[k])
-            if s == 0:
-                continue  # on the line: the side is decided by where the object goes next
-            tr = state.tracks.get(objs[i].object_id)
-            if tr is None:
-                continue  # first sighting: nothing to compare with; _update_tracks records the side
-            prev = tr.side.get(ln.label, 0)
-            if prev == -1 and s == 1:
-                start = tr.side_point[ln.label]
-                t = crossing_param(start, pts[i], a, b)[0]
-                within = extended or (0.0 <= t <= 1.0)
-                angle = ang[k]
-                if not np.linalg.norm(motions[k]) >= self.min_motion:  # also NaN: no history
-                    # Back-and-forth within the history window leaves no net motion: judge the crossing move.
-                    angle = angles_deg(pts[i] - start, ln.direction[1] - ln.direction[0])[0]
-                if within and angle < max_angle:
-                    infos[i].lcStatus.append(ln.label)
-                    out.objLCCurrCnt[ln.label] += 1
-                    state.cum[ln.label] += 1
-                    out.objLCCumCnt[ln.label] = state.cum[ln.label]
+        if not extended:
+            t = crossing_param(start, p, a, b)[0]
+            if not 0.0 <= t <= 1.0:
+                return False
+        dvec = ln.direction[1] - ln.direction[0]
+        # Back-and-forth within the history window leaves no net motion: judge the crossing move instead.
+        angle = angles_deg(motion if moving else p - start, dvec)[0]
+        return bool(angle < max_angle)
 
     def _update_tracks(self, state: _SourceState, objs: list[ObjectMeta], tracked: list[int], pts: np.ndarray,
                        line_sides: dict[str, np.ndarray]) -> None:
