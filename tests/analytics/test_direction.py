@@ -1,9 +1,10 @@
 import math
 
 import pytest
-from analytics_helpers import core_from, obj_at, run_frame, run_track
 
 from vistream.analytics import get_analytics_obj_info
+
+from .analytics_helpers import core_from, obj_at, run_frame, run_track
 
 DD = """
 [direction-detection-stream-0]

@@ -1,9 +1,10 @@
 import math
 
 import pytest
-from analytics_helpers import core_from, obj_at, run_frame, run_track
 
 from vistream.analytics import get_analytics_frame_meta, get_analytics_obj_info
+
+from .analytics_helpers import core_from, obj_at, run_frame, run_track
 
 LC = """
 [line-crossing-stream-0]

@@ -3,10 +3,11 @@
 from pathlib import Path
 
 import numpy as np
-from analytics_helpers import core_from
 
 from vistream.analytics import get_analytics_frame_meta
 from vistream.meta import BatchMeta, make_object, new_frame_meta
+
+from .analytics_helpers import core_from
 
 GT = Path(__file__).resolve().parents[1] / "data/mot/TUD-Stadtmitte/gt.txt"
 

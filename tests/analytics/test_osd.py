@@ -1,4 +1,4 @@
-from analytics_helpers import core_from, obj_at, run_frame, run_track
+from .analytics_helpers import core_from, obj_at, run_frame, run_track
 
 RULES = """
 [property]

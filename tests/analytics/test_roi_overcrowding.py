@@ -1,7 +1,7 @@
-from analytics_helpers import core_from, obj_at, run_frame
-
 from vistream.analytics import get_analytics_frame_meta, get_analytics_obj_info
 from vistream.meta import MetaType
+
+from .analytics_helpers import core_from, obj_at, run_frame
 
 ROI = """
 [roi-filtering-stream-0]
