@@ -45,11 +45,12 @@ class AnalyticsCore:
     Parameters:
         config: path of an nvdsanalytics config file, or an :class:`AnalyticsConfig`.
         unique_id: written to every output's ``unique_id`` (the element's ``unique-id`` property).
-        history: how many past positions of each tracked object are kept; the object's motion is the vector
-            from the oldest kept position to the current one (used by direction detection and by the
-            line-crossing ``mode`` check).
+        history: how many past positions of each tracked object are kept (10, DeepStream's ``LAST_N_FRAMES``);
+            the object's motion is the vector from the oldest kept position to the current one (used by
+            direction detection and by the line-crossing ``mode`` check).
         min_motion: a motion shorter than this many pixels has no direction.
-        max_missing_frames: a track not seen for more than this many frames of its source is forgotten.
+        max_missing_frames: a track not seen for more than this many frames of its source is forgotten
+            (240: DeepStream's 8 s track time-out at 30 frames/s).
 
     Per frame (``frame_meta.source_id`` selects the ``[...-stream-N]`` rules; coordinates are scaled from
     ``config-width x config-height`` to ``pipeline_width x pipeline_height`` — or the source size when the
@@ -74,8 +75,8 @@ class AnalyticsCore:
     {'Entry': 2, 'Exit': 0}
     """
 
-    def __init__(self, config: str | Path | AnalyticsConfig, *, unique_id: int = 0, history: int = 5,
-                 min_motion: float = 1.0, max_missing_frames: int = 30) -> None:
+    def __init__(self, config: str | Path | AnalyticsConfig, *, unique_id: int = 0, history: int = 10,
+                 min_motion: float = 1.0, max_missing_frames: int = 240) -> None:
         self.config = config if isinstance(config, AnalyticsConfig) else load_analytics_config(config)
         if history < 1:
             raise ValueError(f"AnalyticsCore: history must be >= 1, got {history}")
