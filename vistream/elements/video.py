@@ -127,3 +127,11 @@ def color_from_rgba(color) -> tuple[int, int, int]:
     """A ``ColorParams`` as an RGB 0..255 tuple."""
     r, g, b, _ = color.rgba255()
     return (r, g, b)
+
+
+def rgb_frames(buffer) -> list[np.ndarray] | np.ndarray:
+    """The buffer's frames as RGB ``H x W x 3`` arrays (no copy when they already are)."""
+    fmt = canonical_format(buffer_format(buffer.caps))
+    if fmt == "RGB":
+        return buffer.data
+    return [convert_color(f, fmt, "RGB") for f in buffer.data]
