@@ -183,3 +183,31 @@ def test_accepted_keys_cover_the_documented_gie_keys():
     for k in ("enable", "config-file", "gie-unique-id", "operate-on-gie-id", "operate-on-class-ids", "batch-size",
               "interval", "model-engine-file", "bbox-border-color<N>", "bbox-bg-color<N>"):
         assert k in keys
+
+
+def test_source_list_with_attributes(tmp_path):
+    p = write(tmp_path, MINIMAL + """
+        [source-list]
+        num-source-bins=2
+        list=file://a.mp4;rtsp://cam/1;
+        sensor-id-list=door;hall
+        use-nvmultiurisrcbin=1
+        max-batch-size=8
+        http-port=9010
+        [source-attr-all]
+        enable=1
+        type=3
+        latency=250
+        bogus=1
+        """.replace("\n        ", "\n"))
+    with pytest.warns(ConfigWarning, match=r"app\.txt:21: \[source-attr-all\] unknown key 'bogus'") as rec:
+        cfg = load_app_config(p)
+    assert len(rec) == 1  # the shared attributes are read once
+    assert [(s.index, s.uri, s.sensor_id, s.latency, s.type) for s in cfg.sources[1:]] == [
+        (1, "file://" + str(tmp_path / "a.mp4"), "door", 250, SourceType.MULTI_URI),
+        (2, "rtsp://cam/1", "hall", 250, SourceType.MULTI_URI)]
+    sl = cfg.source_list
+    assert (sl.use_nvmultiurisrcbin, sl.max_batch_size, sl.http_port, sl.http_ip) == (True, 8, 9010, "localhost")
+    bad = write(tmp_path, MINIMAL + "[source-list]\nlist=a.mp4;b.mp4\nsensor-id-list=x\n", "bad.txt")
+    with pytest.raises(AppConfigError, match=r"bad\.txt:11: \[source-list\] sensor-id-list: has 1 items but list has 2"):
+        load_app_config(bad)

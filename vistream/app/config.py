@@ -15,6 +15,7 @@ value raises :class:`AppConfigError` naming ``file:line``. Keys DeepStream accep
 
 from __future__ import annotations
 
+import copy
 import re
 import warnings
 from collections.abc import Callable
@@ -37,7 +38,7 @@ from vistream.meta import ColorParams
 
 __all__ = [
     "AnalyticsGroupConfig", "AppConfig", "AppConfigError", "ApplicationConfig", "ConfigWarning", "ContainerType",
-    "DsExampleConfig", "EncoderCodec", "GieConfig", "MessageConsumerConfig", "MessageConverterConfig",
+    "DsExampleConfig", "EncoderCodec", "GieConfig", "SourceListConfig", "MessageConsumerConfig", "MessageConverterConfig",
     "OsdConfig", "SinkConfig", "SinkType", "SourceConfig", "SourceType", "StreammuxConfig", "TestsConfig",
     "TiledDisplayConfig", "TrackerConfig", "accepted_keys", "load_app_config", "parse_app_config", "parse_app_text",
 ]
@@ -238,6 +239,8 @@ class SourceConfig(_Base):
     num_extra_surfaces: int = 0
     intra_decode_enable: bool = False
     camera_id: int | None = None
+    sensor_id: str | None = None  # from [source-list] sensor-id-list
+    sensor_name: str | None = None  # from [source-list] sensor-name-list
 
     @property
     def is_live(self) -> bool:
@@ -247,6 +250,27 @@ class SourceConfig(_Base):
     def stream_count(self) -> int:
         """How many streams this group feeds into the muxer (``num-sources`` for type 3, else 1)."""
         return self.num_sources if self.type == SourceType.MULTI_URI else 1
+
+
+@dataclass
+class SourceListConfig(_Base):
+    """``[source-list]`` (deepstream-app 6.2+): many URIs in one group, each becoming a :class:`SourceConfig`
+    with the keys of ``[source-attr-all]``. ``use_nvmultiurisrcbin`` and the ``http-*`` keys describe the REST
+    server that adds and removes streams at run time."""
+
+    uris: list[str] = field(default_factory=list)
+    num_source_bins: int | None = None
+    sensor_id_list: list[str] = field(default_factory=list)
+    sensor_name_list: list[str] = field(default_factory=list)
+    use_nvmultiurisrcbin: bool = False
+    stream_name_display: bool = False
+    http_ip: str = "localhost"
+    http_port: int = 9000
+    max_batch_size: int | None = None
+
+
+def _uri_list(g: Group, e: Entry, base: Path) -> list[str]:
+    return [_uri(g, Entry(e.key, item, e.line), base) for item in split_list(e.value)]
 
 
 @dataclass
@@ -440,6 +464,7 @@ class AppConfig:
     tiled_display: TiledDisplayConfig = field(default_factory=TiledDisplayConfig)
     sources: list[SourceConfig] = field(default_factory=list)
     streammux: StreammuxConfig = field(default_factory=StreammuxConfig)
+    source_list: SourceListConfig | None = None
     primary_gie: GieConfig | None = None
     secondary_gies: list[GieConfig] = field(default_factory=list)
     tracker: TrackerConfig | None = None
@@ -499,6 +524,13 @@ _SPECS: dict[type, dict[str, tuple[str, Parser]]] = {
         "cudadec-memtype": ("cudadec_memtype", _int(0, 2)), "nvbuf-memory-type": ("nvbuf_memory_type", _int(0)),
         "num-extra-surfaces": ("num_extra_surfaces", _int(0)), "intra-decode-enable": ("intra_decode_enable", _bool),
         "camera-id": ("camera_id", _int(0)),
+    },
+    SourceListConfig: {
+        "list": ("uris", _uri_list), "num-source-bins": ("num_source_bins", _int(0)),
+        "sensor-id-list": ("sensor_id_list", _str_list), "sensor-name-list": ("sensor_name_list", _str_list),
+        "use-nvmultiurisrcbin": ("use_nvmultiurisrcbin", _bool), "stream-name-display": ("stream_name_display", _bool),
+        "http-ip": ("http_ip", _str), "http-port": ("http_port", _int(1, 65535)),
+        "max-batch-size": ("max_batch_size", _int(1)),
     },
     StreammuxConfig: {
         "batch-size": ("batch_size", _int(1)), "batched-push-timeout": ("batched_push_timeout", _int(-1)),
@@ -624,13 +656,44 @@ def parse_app_config(kf: KeyFile) -> AppConfig:
             attr, kind = _INDEXED_KIND[m.group(1)]
             getattr(cfg, attr).append(_fill(kind(index=int(m.group(2))), group, base))
             groups[group.name] = group
+        elif group.name in ("source-list", "source-attr-all"):
+            continue  # expanded below, once every [sourceN] is known
         else:
             warnings.warn(f"{kf.path}:{group.line}: unknown group [{group.name}] (ignored)", ConfigWarning,
                           stacklevel=3)
     for attr in ("sources", "sinks", "secondary_gies", "message_consumers"):
         getattr(cfg, attr).sort(key=lambda c: c.index)
+    if "source-list" in kf:
+        _expand_source_list(cfg, kf, base)
+    elif "source-attr-all" in kf:
+        g = kf.group("source-attr-all")
+        warnings.warn(f"{kf.path}:{g.line}: [source-attr-all] without [source-list] (ignored)", ConfigWarning,
+                      stacklevel=3)
     _check(cfg, kf)
     return cfg
+
+
+def _expand_source_list(cfg: AppConfig, kf: KeyFile, base: Path) -> None:
+    """Turn ``[source-list]`` URIs into sources (indices after any ``[sourceN]``), attributes from
+    ``[source-attr-all]``."""
+    group = kf.group("source-list")
+    sl = cfg.source_list = _fill(SourceListConfig(), group, base)
+    for key, values in (("sensor-id-list", sl.sensor_id_list), ("sensor-name-list", sl.sensor_name_list)):
+        if values and len(values) != len(sl.uris):
+            raise _err(group, group.entry(key), f"has {len(values)} items but list has {len(sl.uris)} uris")
+    if sl.num_source_bins is not None and sl.uris and sl.num_source_bins != len(sl.uris):
+        raise _err(group, group.entry("num-source-bins"),
+                   f"is {sl.num_source_bins} but list has {len(sl.uris)} uris")
+    attrs = kf.group("source-attr-all")
+    template = _fill(SourceConfig(), attrs, base) if attrs is not None else SourceConfig()
+    first = max((s.index for s in cfg.sources), default=-1) + 1
+    for k, uri in enumerate(sl.uris):
+        src = copy.deepcopy(template)
+        src.index, src.uri = first + k, uri
+        src.line, src.key_lines = group.line, {**src.key_lines, "uri": group.entry("list").line}
+        src.sensor_id = sl.sensor_id_list[k] if sl.sensor_id_list else None
+        src.sensor_name = sl.sensor_name_list[k] if sl.sensor_name_list else None
+        cfg.sources.append(src)
 
 
 def _check(cfg: AppConfig, kf: KeyFile) -> None:
