@@ -4,9 +4,9 @@
 >>> [s.uri for s in cfg.active_sources]  # doctest: +SKIP
 ['file:///.../samples/videos/people_walkway_800x450.mp4']
 
-Groups: ``[application]``, ``[tiled-display]``, ``[sourceN]``, ``[streammux]``, ``[primary-gie]``,
-``[secondary-gieN]``, ``[tracker]``, ``[nvds-analytics]``, ``[osd]``, ``[sinkN]``, ``[message-converter]``,
-``[message-consumerN]``, ``[tests]``, ``[ds-example]``. File paths are resolved against the config file's
+Groups: ``[application]``, ``[tiled-display]``, ``[sourceN]`` (or ``[source-list]`` + ``[source-attr-all]``),
+``[streammux]``, ``[primary-gie]``, ``[secondary-gieN]``, ``[tracker]``, ``[nvds-analytics]``, ``[osd]``,
+``[sinkN]``, ``[message-converter]``, ``[message-consumerN]``, ``[tests]``, ``[ds-example]``. File paths are resolved against the config file's
 directory (a bare library name such as ``libnvds_kafka_proto.so`` is kept as is); ``file://`` URIs with a
 relative path likewise. An unknown group or key gives a :class:`ConfigWarning` naming ``file:line``; a bad
 value raises :class:`AppConfigError` naming ``file:line``. Keys DeepStream accepts for GPU memory placement
