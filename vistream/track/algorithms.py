@@ -212,12 +212,28 @@ class StreamTracker:
         cand = np.flatnonzero(free)
         if len(cand) == 0:
             return cand
+        limit = max(self.cfg.target.min_iou_diff_4_new_target, 1e-9)
+        same_class = self.cfg.associator.check_class_match
         # DeepStream's minIouDiff4NewTarget: a detection overlapping an existing target is a duplicate
         if self.num_targets:
-            overlap = iou_matrix(dets.xyxy[cand], self.box).max(1)
-            cand = cand[overlap < max(self.cfg.target.min_iou_diff_4_new_target, 1e-9)]
+            iou = iou_matrix(dets.xyxy[cand], self.box)
+            if same_class:
+                iou *= dets.class_id[cand][:, None] == self.cls[None, :]
+            cand = cand[iou.max(1) < limit]
+        cand = cand[np.argsort(-dets.confidence[cand], kind="stable")]
+        if len(cand) > 1:
+            # ... and so is one overlapping a more confident new target of this frame
+            iou = iou_matrix(dets.xyxy[cand], dets.xyxy[cand])
+            if same_class:
+                iou *= dets.class_id[cand][:, None] == dets.class_id[cand][None, :]
+            dup = np.triu(iou >= limit, 1)
+            keep = np.ones(len(cand), bool)
+            for i in range(len(cand)):  # greedy, in confidence order; only rows with duplicates cost a step
+                if keep[i] and dup[i].any():
+                    keep[dup[i]] = False
+            cand = cand[keep]
         room = self.cfg.target.max_targets_per_stream - self.num_targets
-        return cand[np.argsort(-dets.confidence[cand], kind="stable")][:max(room, 0)]
+        return cand[:max(room, 0)]
 
     def _may_start_target(self, dets: Detections) -> np.ndarray:
         return np.ones(len(dets), bool)
