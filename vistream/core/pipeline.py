@@ -114,11 +114,11 @@ class Pipeline(Element):
             return StateChangeReturn.SUCCESS
         try:
             if old == State.NULL and state > State.NULL:
-                self._check_links()
                 for el in self._ordered(downstream_first=True):
                     el._activate()
                     el.start()
                     self._set_element_state(el, State.READY)
+                self._check_links()  # after start(): sources add their 'sometimes' pads there
                 self._eos_sinks.clear()
                 self._eos_posted = False
                 self.bus.set_flushing(False)

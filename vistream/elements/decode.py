@@ -55,6 +55,8 @@ class VideoDecoder:
         self.errors = 0
         self.consecutive_errors = 0
         self.last_pts = CLOCK_TIME_NONE
+        stream = caps.get("_stream")
+        self.time_base = stream.time_base if stream is not None else None
 
     def decode(self, packet) -> list:
         try:
@@ -76,8 +78,9 @@ class VideoDecoder:
         return self.decode(None)
 
     def frame_pts(self, frame) -> int:
-        if frame.pts is not None and frame.time_base is not None:
-            pts = int(frame.pts * frame.time_base * 1_000_000_000)
+        tb = frame.time_base or self.time_base
+        if frame.pts is not None and tb is not None:
+            pts = int(frame.pts * tb * 1_000_000_000)
         else:
             pts = self.frames_out * self.duration
         if self.last_pts != CLOCK_TIME_NONE and pts <= self.last_pts:

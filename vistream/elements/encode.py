@@ -22,6 +22,7 @@ class _Encoder(Element):
     """Encodes raw frames with an FFmpeg encoder in its own thread; pushes packets with the codec's caps."""
 
     KLASS = "Codec/Encoder/Video"
+    TIME_BASE = TIME_BASE  # MPEG-4 Part 2 caps the time base denominator at 65535
     CODEC = "libx264"
     MEDIA = "video/x-h264"
     THREADED = True
@@ -55,7 +56,7 @@ class _Encoder(Element):
             raise ElementError(f'encoder "{self.CODEC}" is not available in this FFmpeg build: {e}', self.name) from None
         ctx.width, ctx.height = width, height
         ctx.pix_fmt = "yuv420p"
-        ctx.time_base = TIME_BASE
+        ctx.time_base = self.TIME_BASE
         if rate:
             ctx.framerate = rate
         if self.bitrate():
@@ -103,10 +104,11 @@ class _Encoder(Element):
             if pts <= self._last_pts:
                 pts = self._last_pts + 1
             self._last_pts = pts
-            vf.pts = int(round(pts * TIME_BASE.denominator / 1e9))
-            vf.time_base = TIME_BASE
+            vf.pts = int(round(pts * self.TIME_BASE.denominator / 1e9))
+            vf.time_base = self.TIME_BASE
             if vf.format.name != "yuv420p":
                 vf = vf.reformat(format="yuv420p")
+            self._frame_dur = dur if (dur := buffer.duration) > 0 else int(1e9 / (rate or 30))
             ret = self._push_packets(self._ctx.encode(vf))
             if ret != FlowReturn.OK:
                 return ret
@@ -115,10 +117,10 @@ class _Encoder(Element):
 
     def _push_packets(self, packets) -> FlowReturn:
         for pkt in packets:
-            pts = int(pkt.pts * TIME_BASE * 1_000_000_000) if pkt.pts is not None else CLOCK_TIME_NONE
-            dts = int(pkt.dts * TIME_BASE * 1_000_000_000) if pkt.dts is not None else CLOCK_TIME_NONE
-            ret = self.push(Buffer(pkt, pts=pts, dts=dts, caps=self._caps,
-                                   flags=0 if pkt.is_keyframe else FLAG_DELTA_UNIT))
+            pts = int(pkt.pts * self.TIME_BASE * 1_000_000_000) if pkt.pts is not None else CLOCK_TIME_NONE
+            dts = int(pkt.dts * self.TIME_BASE * 1_000_000_000) if pkt.dts is not None else CLOCK_TIME_NONE
+            ret = self.push(Buffer(pkt, pts=pts, dts=dts, duration=getattr(self, "_frame_dur", CLOCK_TIME_NONE),
+                                   caps=self._caps, flags=0 if pkt.is_keyframe else FLAG_DELTA_UNIT))
             if ret != FlowReturn.OK:
                 return ret
         return FlowReturn.OK
@@ -237,6 +239,7 @@ class AvEncMpeg4(_Encoder):
     DESCRIPTION = "MPEG-4 part 2 encoder"
     CODEC = "mpeg4"
     MEDIA = "video/mpeg"
+    TIME_BASE = Fraction(1, 60000)
     PAD_TEMPLATES = (
         PadTemplate("sink", PadDirection.SINK, PadPresence.ALWAYS, "video/x-raw"),
         PadTemplate("src", PadDirection.SRC, PadPresence.ALWAYS, "video/mpeg"),

@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import av
 
-from vistream.core.buffer import Buffer, FlowReturn
+from vistream.core.buffer import CLOCK_TIME_NONE, Buffer, FlowReturn
 from vistream.core.caps import Caps
 from vistream.core.element import Element, register
 from vistream.core.errors import ElementError
@@ -87,16 +87,21 @@ class _Muxer(Element):
         if self._out is None:
             self._open(buffer.caps or Caps("video/x-h264"))
         # Re-stamp in the output time base; timestamps start at zero like GStreamer's muxers do.
-        pts, dts = buffer.pts, buffer.dts if buffer.dts >= 0 else buffer.pts
+        # Decode timestamps may be negative (B-frame delay); only CLOCK_TIME_NONE means "unset".
+        pts = buffer.pts
+        dts = buffer.dts if buffer.dts != CLOCK_TIME_NONE else pts
         if self._t0 is None:
-            self._t0 = min(v for v in (pts, dts) if v >= 0) if max(pts, dts) >= 0 else 0
+            known = [v for v in (pts, dts) if v != CLOCK_TIME_NONE]
+            self._t0 = min(known) if known else 0
         tb = self._stream.time_base
         packet.stream = self._stream
         packet.time_base = tb
-        if pts >= 0:
+        if pts != CLOCK_TIME_NONE:
             packet.pts = int(round((pts - self._t0) * _NS / tb))
-        if dts >= 0:
+        if dts != CLOCK_TIME_NONE:
             packet.dts = int(round((dts - self._t0) * _NS / tb))
+        if buffer.duration > 0:
+            packet.duration = int(round(buffer.duration * _NS / tb))
         try:
             self._out.mux(packet)
         except av.error.FFmpegError as e:
