@@ -3,7 +3,7 @@
 It does two genuinely useful things with no model at all:
 
 * ``full-frame=true`` (default) — **camera health**: per frame, the mean brightness, contrast and sharpness
-  (variance of the Laplacian) at ``processing-width x processing-height``; it attaches one full-frame
+  (Laplacian edge energy relative to contrast) at ``processing-width x processing-height``; it attaches one full-frame
   object whose classifier meta says ``dark``/``normal``/``bright`` and ``sharp``/``blurry`` (a covered,
   unlit or out-of-focus camera shows at once), and a frame user meta :data:`FRAME_STATS_META` with the
   numbers.
@@ -42,7 +42,7 @@ COLOR_NAMES = ("black", "white", "gray", "red", "orange", "yellow", "green", "cy
 BRIGHTNESS_NAMES = ("dark", "normal", "bright")
 FOCUS_NAMES = ("sharp", "blurry")
 DARK_BELOW, BRIGHT_ABOVE = 50.0, 200.0  # mean luma (0..255) thresholds
-BLURRY_BELOW = 30.0  # variance of the Laplacian at the processing size below which a frame counts as blurry
+BLURRY_BELOW = 0.08  # sharpness (edge energy / contrast, at the processing size) below which a frame is blurry
 FULL_FRAME_CLASS_ID = 0
 
 
@@ -56,11 +56,15 @@ def luma(frame: np.ndarray, fmt: str) -> np.ndarray:
 
 
 def frame_stats(gray: np.ndarray) -> dict[str, float]:
-    """``brightness`` (mean luma), ``contrast`` (its standard deviation) and ``sharpness`` (variance of the
-    Laplacian) of a grayscale image."""
+    """Statistics of a grayscale image: ``brightness`` (mean luma), ``contrast`` (its standard deviation),
+    ``laplacian_var`` (variance of the Laplacian: edge energy) and ``sharpness`` = sqrt(laplacian_var) / contrast,
+    which does not change when the picture is darker or flatter, only when it loses detail (defocus, fog, a
+    smeared lens)."""
     mean, std = cv2.meanStdDev(gray)
-    lap = cv2.Laplacian(gray, cv2.CV_32F)
-    return {"brightness": float(mean[0, 0]), "contrast": float(std[0, 0]), "sharpness": float(lap.var())}
+    lap_var = float(cv2.Laplacian(gray, cv2.CV_32F).var())
+    contrast = float(std[0, 0])
+    return {"brightness": float(mean[0, 0]), "contrast": contrast, "laplacian_var": lap_var,
+            "sharpness": float(np.sqrt(lap_var) / contrast) if contrast > 0.5 else 0.0}
 
 
 def color_histogram(rgb: np.ndarray) -> np.ndarray:
@@ -138,7 +142,7 @@ class DsExample:
         obj.detector_bbox_info.org_bbox_coords.width, obj.detector_bbox_info.org_bbox_coords.height = float(w), float(h)
         cm = ClassifierMeta(unique_component_id=self.unique_id, classifier_type="dsexample-frame-health")
         cm.label_info_list.append(LabelInfo(BRIGHTNESS_NAMES[bright], bright, b / 255.0, 0, len(BRIGHTNESS_NAMES)))
-        cm.label_info_list.append(LabelInfo(FOCUS_NAMES[blurry], blurry, min(1.0, stats["sharpness"] / 1000.0), 1,
+        cm.label_info_list.append(LabelInfo(FOCUS_NAMES[blurry], blurry, min(1.0, stats["sharpness"]), 1,
                                             len(FOCUS_NAMES)))
         obj.add_classifier_meta(cm)
         obj.text_params.display_text = f"{BRIGHTNESS_NAMES[bright]} {FOCUS_NAMES[blurry]} (brightness {b:.0f})"
