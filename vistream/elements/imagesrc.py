@@ -75,7 +75,7 @@ class MultiFileSrc(SourceElement):
     def start(self) -> None:
         loc = self._props["location"]
         if not loc:
-            raise ElementError("no location set: set location=img_%04d.jpg (or one image file)")
+            raise ElementError("no location set: set location=img_%04d.jpg (or one image file)", self.name)
 
     def _framerate(self, want: Caps | None) -> Fraction:
         fr = self._props["framerate"]

@@ -213,11 +213,11 @@ class MultiFileSink(BaseSink):
     def start(self) -> None:
         loc = self._props["location"]
         if not loc:
-            raise ElementError("no location set: set location=name_%05d.jpg")
+            raise ElementError("no location set: set location=name_%05d.jpg", self.name)
         check_location(loc, self.name)
         folder = os.path.dirname(format_location(loc, 0)) or "."
         if not os.path.isdir(folder):
-            raise ElementError(f'cannot write "{loc}": folder "{folder}" does not exist')
+            raise ElementError(f'cannot write "{loc}": folder "{folder}" does not exist', self.name)
         self._written.clear()
         self.files = []
 
