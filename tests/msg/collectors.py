@@ -156,7 +156,7 @@ class KafkaCollector(Collector):
         self.partitions: dict[bytes, set[int]] = {}
 
     def _consume(self) -> None:
-        from confluent_kafka import Consumer, KafkaException
+        from confluent_kafka import Consumer, KafkaError, KafkaException
         from confluent_kafka.admin import AdminClient, NewTopic
 
         quiet = logging.getLogger("tests.kafka-collector")
@@ -168,13 +168,21 @@ class KafkaCollector(Collector):
         except KafkaException as e:
             if "TOPIC_ALREADY_EXISTS" not in str(e):
                 raise
-        c = Consumer({"logger": quiet, "bootstrap.servers": f"127.0.0.1:{self.port}", "group.id": f"g-{uuid.uuid4().hex[:8]}",
+        restarted = threading.Event()
+
+        def on_error(err):
+            # Tansu keeps its log in memory: after a restart offsets start again at 0, so the old positions
+            # would skip the new messages; a fresh group (earliest) re-reads the new log from the start
+            if err.code() in (KafkaError._ALL_BROKERS_DOWN, KafkaError._TRANSPORT):
+                restarted.set()
+
+        c = Consumer({"logger": quiet, "error_cb": on_error, "bootstrap.servers": f"127.0.0.1:{self.port}",
+                      "group.id": f"g-{uuid.uuid4().hex[:8]}",
                       "auto.offset.reset": "earliest", "session.timeout.ms": 1000, "heartbeat.interval.ms": 100,
-                      "topic.metadata.refresh.interval.ms": 500, "allow.auto.create.topics": True,
-                      "reconnect.backoff.max.ms": 200})
+                      "topic.metadata.refresh.interval.ms": 500, "reconnect.backoff.max.ms": 200})
         c.subscribe([self.topic], on_assign=lambda consumer, parts: self.ready.set())
         try:
-            while not self._stop.is_set():
+            while not self._stop.is_set() and not restarted.is_set():
                 m = c.poll(0.1)
                 if m is None or m.error():
                     continue

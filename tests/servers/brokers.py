@@ -162,6 +162,9 @@ class MosquittoServer(BrokerServer):
         # persistence keeps QoS 1 sessions of persistent subscribers across a restart (outage tests)
         conf = [f"listener {self.port} 127.0.0.1", "persistence true", f"persistence_location {self.workdir}/",
                 "autosave_interval 1"]
+        if os.geteuid() == 0:
+            # as root mosquitto switches to user 'mosquitto', which cannot write our temp dir
+            conf.append("user root")
         if self.users:
             pwfile = self.workdir / "passwd"
             pwfile.write_text("".join(f"{u}:{p}\n" for u, p in self.users.items()))
@@ -207,6 +210,11 @@ class TansuServer(BrokerServer):
         url = f"tcp://127.0.0.1:{self.port}"
         return [self.binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
                 "--storage-engine", "memory://tansu/"]
+
+    def _terminate(self) -> None:
+        # with clients connected a SIGTERM takes seconds while it still serves; memory storage loses its
+        # log either way, so a kill is the same outage, and an immediate one
+        self.proc.kill()
 
 
 class RabbitServer(BrokerServer):

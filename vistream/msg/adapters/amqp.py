@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from vistream.msg.adapters import AdapterError, ConnInfo, MessageCallback
 from vistream.msg.config import AdapterConfig
 from vistream.msg.spool import SpoolEntry
+
+# pika logs a traceback for every refused connection; the broker's retry log reports failures once
+_pika_log = logging.getLogger("pika")
+if _pika_log.level == logging.NOTSET:
+    _pika_log.setLevel(logging.CRITICAL)
 
 
 class AmqpAdapter:

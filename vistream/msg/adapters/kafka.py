@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from typing import Any
 
 from vistream.msg.adapters import AdapterError, ConnInfo, MessageCallback
 from vistream.msg.config import AdapterConfig
 from vistream.msg.spool import SpoolEntry
+
+# librdkafka logs every refused connection; the broker's own retry log says it once per state change
+_rdkafka_log = logging.getLogger("vistream.msg.kafka.librdkafka")
+if _rdkafka_log.level == logging.NOTSET:
+    _rdkafka_log.setLevel(logging.CRITICAL)
 
 
 def json_field(payload: bytes, path: str) -> str | None:
@@ -42,7 +48,7 @@ class KafkaAdapter:
 
     def _base(self) -> dict[str, Any]:
         return {"bootstrap.servers": f"{self.conn.host}:{self.conn.port}", "socket.connection.setup.timeout.ms": 5000,
-                "reconnect.backoff.max.ms": 1000}
+                "reconnect.backoff.max.ms": 1000, "logger": _rdkafka_log}
 
     def producer_config(self, timeout: float) -> dict[str, Any]:
         c = self._base() | {
