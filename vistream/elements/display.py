@@ -57,8 +57,8 @@ def to_rgb_picture(buffer: Buffer) -> np.ndarray:
         cols = math.ceil(math.sqrt(len(frames)))
         rows = math.ceil(len(frames) / cols)
         h, w = frames[0].shape[:2]
-        tiler = Tiler(rows, cols, max(cols, w), max(rows, h))
-        rgb, _ = tiler.composite(frames, fmt, buffer.batch_meta)
+        tiler = Tiler(rows, cols, cols * w, rows * h)
+        rgb, _ = tiler.composite(frames, fmt, None)  # batch order: every frame gets a tile
         rgb = convert_color(rgb, "RGB" if fmt in ("NV12", "I420") else fmt, "RGB")
     if rgb.ndim == 2:
         rgb = cv2.cvtColor(rgb, cv2.COLOR_GRAY2RGB)
