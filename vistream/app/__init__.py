@@ -1,0 +1,1 @@
+"""deepstream-app compatibility: config parsing (:mod:`vistream.app.config`) and the app runner."""
