@@ -154,3 +154,28 @@ def test_reid_tracker_asks_for_frames():
     assert core.needs_frames
     with pytest.raises(ValueError, match="needs the frame of batch_id 0"):
         core.process(batch([(0, 0, [person(100, 200)])]))
+
+
+def test_reid_tracker_attaches_reid_vectors_when_asked():
+    from vistream.track import load_tracker_config
+
+    cfg = load_tracker_config(CONFIGS / "config_tracker_NvDeepSORT.yml")
+    cfg.reid.output_reid_tensor = True
+    calls = []
+
+    def fake_embedder(frame, xyxy):  # stands in for the network: one unit vector per box, by x position
+        calls.append(frame.shape)
+        e = np.zeros((len(xyxy), 8), np.float32)
+        e[np.arange(len(xyxy)), (np.asarray(xyxy)[:, 0] // 100).astype(int) % 8] = 1.0
+        return e
+
+    core = TrackerCore(cfg, embedder=fake_embedder)
+    frame = np.zeros((480, 640, 3), np.uint8)
+    bm = batch([(0, 0, [person(150, 200), person(450, 200)])])
+    core.process(bm, frames=[frame])
+    assert calls == [(480, 640, 3)]
+    objs = bm.frame_meta_list[0].obj_meta_list
+    assert [o.object_id for o in objs] == [1, 2]
+    vecs = [o.obj_user_meta_list[0].user_meta_data for o in objs]
+    assert all(o.obj_user_meta_list[0].meta_type == MetaType.TRACKER_REID for o in objs)
+    assert [int(np.argmax(v)) for v in vecs] == [1, 4]

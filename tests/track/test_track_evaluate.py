@@ -85,5 +85,17 @@ def test_main_prints_table_and_writes_results(tmp_path, capsys):
     # --algorithm overrides; errors come back as exit status 2 with the reason
     assert main(["--seq", str(MOT / "TUD-Campus"), "--algorithm", "IOU"]) == 0
     assert main(["--seq", str(tmp_path), "--algorithm", "SORT"]) == 2
-    assert "needs det.txt and gt.txt" in capsys.readouterr().err
+    assert "det.txt: no such det.txt" in capsys.readouterr().err
     assert main(["--seq", str(MOT / "TUD-Campus"), "--algorithm", "KLT"]) == 2
+
+
+def test_main_runs_straight_from_a_det_txt(tmp_path, capsys):
+    det = MOT / "TUD-Campus" / "det.txt"
+    assert main(["--det", str(det), "--config", str(CONFIGS / "config_tracker_NvSORT.yml"),
+                 "--output", str(tmp_path)]) == 0
+    assert "TUD-Campus: 71 frames, 10 tracks (ByteTrack; no ground truth given)" in capsys.readouterr().out
+    rows = read_mot_txt(tmp_path / "TUD-Campus.txt")
+    assert len(np.unique(rows[:, 1])) == 10
+    assert main(["--det", str(det), "--gt", str(MOT / "TUD-Campus" / "gt.txt"), "--algorithm", "SORT"]) == 0
+    assert "| SORT | TUD-Campus |" in capsys.readouterr().out
+    assert main([]) == 2

@@ -54,3 +54,13 @@ def test_preprocessing_follows_the_reid_section(embedder):
 def test_missing_model_is_named():
     with pytest.raises(ValueError, match="ReID.onnxFile: re-ID model 'nope.onnx' not found"):
         ReIDEmbedder("nope.onnx")
+
+
+def test_keep_aspect_pads_instead_of_stretching():
+    cfg = load_tracker_config(CONFIGS / "config_tracker_NvDeepSORT.yml")
+    cfg.reid.keep_aspc = True
+    emb = ReIDEmbedder(cfg.reid.onnx_file, cfg.reid)
+    frame = np.full((300, 300, 3), 255, np.uint8)
+    x = emb.preprocess(frame, np.array([[0, 0, 256, 128]]))  # a wide box: the lower part is padding
+    assert x.shape == (1, 256, 128, 3)
+    assert x[0, :60].min() == 255.0 and x[0, 70:].max() == 0.0

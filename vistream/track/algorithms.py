@@ -11,7 +11,9 @@ objects to report, with ``tracker_id`` set and these ``data`` columns:
   predicted) object,
 * ``tracker_confidence``: the tracker's confidence in the target,
 * ``shadow_age``: frames since the target was last matched to a detection (0 when matched now),
-* ``age``: frames since the target was created.
+* ``age``: frames since the target was created,
+* ``label``: the label text the target started with,
+* ``embedding`` (appearance tracker only): the re-ID vector of the matched detection, zeros otherwise.
 
 >>> trk = SORTTracker(load_tracker_config(None))  # doctest: +SKIP
 >>> out = trk.update(Detections(np.array([[10, 10, 50, 90]])))  # doctest: +SKIP
@@ -88,6 +90,7 @@ class StreamTracker:
         self.frame_num = -1
         self._past: list[PastFrameTrack] = []
         self._last_keep = np.zeros(0, bool)
+        self._det_feats: np.ndarray | None = None
         self._empty()
 
     # ---- track storage: parallel arrays, one row per target ----
@@ -162,11 +165,15 @@ class StreamTracker:
         self._predict()
         n_det = len(detections)
         det_of_track = np.full(self.num_targets, -1, np.int64)
+        self._det_feats = None
         if infer_done:
             keep = detections.confidence >= self.cfg.min_detector_confidence
             det_idx = np.flatnonzero(keep)
             dets = detections[det_idx] if len(det_idx) < n_det else detections
             feats = self._features(dets, frame)
+            if feats is not None:
+                self._det_feats = np.zeros((n_det, feats.shape[1]), np.float32)
+                self._det_feats[det_idx] = feats
             rows, cols = self._associate(dets, feats)
             det_of_track[rows] = det_idx[cols]
             self._update_matched(rows, dets, cols, feats)
@@ -269,6 +276,12 @@ class StreamTracker:
         out.data = {"det_index": d_idx, "tracker_confidence": self.conf[idx].astype(np.float32),
                     "shadow_age": self.miss[idx].copy(), "age": self.age[idx].copy(),
                     "label": np.array([self.labels[i] for i in idx], dtype=object)}
+        if self._det_feats is not None:
+            # the re-ID vector of the detection each output came from (zeros for tracker-only objects)
+            emb = self._det_feats[np.maximum(d_idx, 0)] if len(self._det_feats) else \
+                np.zeros((len(idx), self._det_feats.shape[1]), np.float32)
+            emb[d_idx < 0] = 0.0
+            out.data["embedding"] = emb
         return out
 
     def _record_past(self, out_mask: np.ndarray) -> None:

@@ -60,6 +60,9 @@ class TrackerCore:
       targets on frames the detector skipped (``frame_meta.bInferDone == 0`` and no objects: nvinfer
       ``interval``), and shadow-tracked targets when the config sets ``TargetManagement.outputShadowTracks``.
 
+    With ``ReID.outputReidTensor: 1`` the appearance tracker attaches each detection's re-ID vector
+    (float32, L2-normalised) as object user meta of type ``MetaType.TRACKER_REID``.
+
     Frames of targets that were not reported when they happened are attached to the batch as user meta of
     type ``MetaType.TRACKER_PAST_FRAME`` (:class:`~vistream.track.pastframe.NvDsPastFrameObjBatch`).
 
@@ -210,6 +213,7 @@ class TrackerCore:
         det_index = out.data["det_index"]
         tconf = out.data["tracker_confidence"]
         track_labels = out.data["label"]
+        emb = out.data.get("embedding") if self.config.reid.output_reid_tensor else None
         new_list = []
         for k in range(len(out)):
             x1, y1, x2, y2 = (float(v) for v in boxes[k])
@@ -230,6 +234,9 @@ class TrackerCore:
             om.text_params.display_text = f"{label} {oid}" if self.display_tracking_id else label
             om.text_params.x_offset = int(max(0.0, x1))
             om.text_params.y_offset = int(max(0.0, y1 - 10))
+            if emb is not None and di >= 0:
+                om.obj_user_meta_list[:] = [m for m in om.obj_user_meta_list if m.meta_type != MetaType.TRACKER_REID]
+                om.add_user_meta(UserMeta(emb[k].copy(), BaseMeta(MetaType.TRACKER_REID)))
             new_list.append(om)
         fm.obj_meta_list[:] = new_list
 

@@ -135,36 +135,59 @@ def format_table(results: list[tuple[str, SequenceResult]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``vistream eval-mot``: track MOT sequences from det.txt and print MOTA/IDF1 (py-motmetrics)."""
+    """``vistream eval-mot``: track MOT sequences from det.txt and print MOTA/IDF1 (py-motmetrics).
+
+    Returns 0, or 2 with the reason on stderr for bad arguments or files.
+    """
     p = argparse.ArgumentParser(prog="vistream eval-mot", description=__doc__.splitlines()[0])
-    p.add_argument("--seq", action="append", required=True,
+    p.add_argument("--seq", action="append", default=[],
                    help="sequence folder with det.txt and gt.txt (repeat for several)")
+    p.add_argument("--det", help="a single det.txt to track (with --gt to score it, --output to keep the tracks)")
+    p.add_argument("--gt", help="ground truth for --det")
     p.add_argument("--config", help="DeepStream tracker YAML (ll-config-file); default: IOU tracker defaults")
     p.add_argument("--algorithm", help="override the algorithm: IOU, SORT, ByteTrack, DeepSORT")
     p.add_argument("--min-iou", type=float, default=0.5, help="IoU needed to match ground truth (default 0.5)")
     p.add_argument("--output", help="folder to write <sequence>.txt results in MOT format")
     args = p.parse_args(argv)
+    if not args.seq and not args.det:
+        p.print_usage(sys.stderr)
+        print("eval-mot: give --seq DIR (det.txt + gt.txt) or --det FILE", file=sys.stderr)
+        return 2
     try:
         cfg = load_tracker_config(args.config)
         if args.algorithm:
             cfg.algorithm = normalize_algorithm(args.algorithm, "--algorithm")
-        results = []
-        for seq in args.seq:
-            if not (Path(seq) / "det.txt").is_file() or not (Path(seq) / "gt.txt").is_file():
-                raise FileNotFoundError(f"--seq {seq}: needs det.txt and gt.txt")
-            r = evaluate_sequence(seq, cfg, min_iou=args.min_iou)
-            results.append((cfg.algorithm, r))
+        results: list[tuple[str, SequenceResult]] = []
+        written: list[tuple[str, int, int]] = []
+        jobs = [(Path(s), Path(s) / "det.txt", Path(s) / "gt.txt") for s in args.seq]
+        if args.det:
+            det = Path(args.det)
+            jobs.append((det.parent, det, Path(args.gt) if args.gt else None))
+        for seq_dir, det_path, gt_path in jobs:
+            if not det_path.is_file():
+                raise FileNotFoundError(f"{det_path}: no such det.txt")
+            if gt_path is not None and not gt_path.is_file():
+                raise FileNotFoundError(f"{gt_path}: no such gt.txt")
+            name = seq_dir.name or det_path.stem
+            rows, frames, secs = track_sequence(seq_dir, cfg, det_path=det_path)
+            if gt_path is not None:
+                results.append((cfg.algorithm, SequenceResult(
+                    name, score_mot(read_mot_txt(gt_path), rows, name, args.min_iou), frames, secs, rows)))
+            written.append((name, frames, len(np.unique(rows[:, 1]))))
             if args.output:
                 os.makedirs(args.output, exist_ok=True)
-                rows = r.rows
-                with open(os.path.join(args.output, f"{r.name}.txt"), "w") as fh:
+                with open(os.path.join(args.output, f"{name}.txt"), "w") as fh:
                     for row in rows:
                         fh.write(f"{int(row[0])},{int(row[1])},{row[2]:.2f},{row[3]:.2f},{row[4]:.2f},"
                                  f"{row[5]:.2f},{row[6]:.4f},-1,-1,-1\n")
     except (OSError, ValueError) as exc:
         print(f"eval-mot: {exc}", file=sys.stderr)
         return 2
-    print(format_table(results))
+    if results:
+        print(format_table(results))
+    for name, frames, ids in written:
+        if name not in {r.name for _, r in results}:
+            print(f"{name}: {frames} frames, {ids} tracks ({cfg.algorithm}; no ground truth given)")
     return 0
 
 

@@ -53,6 +53,8 @@ class ReIDEmbedder:
         y2 = np.clip(np.ceil(boxes[:, 3]), y1 + 2, h).astype(int)
         for i in range(len(boxes)):
             crop = frame_rgb[y1[i]:y2[i], x1[i]:x2[i]]
+            if self.cfg.keep_aspc:
+                crop = self._pad_to_aspect(crop)
             out[i] = cv2.resize(crop, (self.width, self.height), interpolation=cv2.INTER_LINEAR)
         if self.cfg.color_format == 1:
             out = out[..., ::-1]
@@ -60,6 +62,14 @@ class ReIDEmbedder:
         if self.cfg.input_order == 0:
             out = out.transpose(0, 3, 1, 2)
         return np.ascontiguousarray(out)
+
+    def _pad_to_aspect(self, crop: np.ndarray) -> np.ndarray:
+        """Pad (bottom or right, with zeros) to the network's aspect ratio: DeepStream's ``keepAspc``."""
+        h, w = crop.shape[:2]
+        target = self.width / self.height
+        if w / h > target:
+            return cv2.copyMakeBorder(crop, 0, int(round(w / target)) - h, 0, 0, cv2.BORDER_CONSTANT, value=0)
+        return cv2.copyMakeBorder(crop, 0, 0, 0, int(round(h * target)) - w, cv2.BORDER_CONSTANT, value=0)
 
     def __call__(self, frame_rgb: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
         """L2-normalised embeddings ``(N, D)`` of the boxes ``xyxy`` in ``frame_rgb`` (HxWx3 uint8 RGB)."""
