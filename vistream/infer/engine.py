@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,9 @@ class InferEngine:
     (``unique-id``, ``process-mode``, ``infer-on-gie-id``, ``infer-on-class-ids``, ``batch-size``,
     ``interval``, ``model-engine-file``, ``raw-output-file-write``) or config keys; ``threads`` sets ONNX
     Runtime's intra-op threads (default: config ``num-threads``, 2); ``backend`` is a ready
-    :class:`~vistream.infer.backends.Backend` to use instead of creating one. All checks (model file, input
+    :class:`~vistream.infer.backends.Backend` to use instead of creating one; ``overlap`` (default True) lets a
+    worker thread run the model on image k while the caller's thread prepares image k+1 and decodes image k-1,
+    when a batch needs several model calls (models with a fixed batch of 1). All checks (model file, input
     size, labels, decoder vs outputs) happen here, with :class:`ConfigError`.
 
     ``process(frames, batch_meta)`` runs inference for one batch and attaches results in place. ``frames[i]``
@@ -106,7 +109,7 @@ class InferEngine:
     """
 
     def __init__(self, config: InferConfig | str | Path, overrides: Mapping[str, Any] | None = None, *,
-                 threads: int | None = None, backend: Backend | None = None) -> None:
+                 threads: int | None = None, backend: Backend | None = None, overlap: bool = True) -> None:
         if isinstance(config, InferConfig):
             cfg = config if not overrides else _apply_overrides(config, overrides)
         else:
@@ -127,6 +130,9 @@ class InferEngine:
         self._setup_input()
         self._setup_outputs()
         self.preprocess = Preprocessor(cfg, self.net.width, self.net.height, self.net.channels, self.nhwc)
+        # Overlap inference with pre/post-processing when a batch needs several model calls (fixed batch 1).
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix=f"nvinfer-{self.unique_id}") if (
+            overlap and self.backend.max_batch and self.backend.max_batch < cfg.batch_size) else None
         self._frames_seen: dict[int, int] = {}
         self._cache: dict[tuple[int, int], _CacheEntry] = {}
         # One inference on a blank batch: proves the decoder fits the outputs before any stream starts.
@@ -308,13 +314,41 @@ class InferEngine:
         results: list[InferResult] = []
         bs = self.config.batch_size
         for start in range(0, len(images), bs):
+            imgs = images[start:start + bs]
             sub_rois = rois[start:start + bs] if rois is not None else None
-            batch, transforms = self.preprocess(images[start:start + bs], sub_rois)
-            outputs = self.backend.infer(batch)
-            for i, tf in enumerate(transforms):
-                per_image = {name: outputs[name][i] for name in self.output_names}
-                results.append(self._postprocess(per_image, tf))
+            step = self.backend.max_batch or len(imgs)
+            if step >= len(imgs) or self._pool is None:
+                batch, transforms = self.preprocess(imgs, sub_rois)
+                # Fixed-batch models: run each model-sized slice and decode it straight away (no output concat).
+                for s0 in range(0, len(batch), step):
+                    outputs = self.backend.infer(batch[s0:s0 + step])
+                    results.extend(self._postprocess_all(outputs, transforms[s0:s0 + step]))
+            else:
+                results.extend(self._pipelined(imgs, sub_rois, step))
         return results
+
+    def _pipelined(self, imgs: list[np.ndarray], rois, step: int) -> list[InferResult]:
+        """Model batch smaller than the batch: infer slice k on the worker thread while this thread prepares
+        slice k+1 and decodes slice k-1 (ONNX Runtime, OpenCV and NumPy release the GIL)."""
+        self.preprocess.reserve(len(imgs))
+        out: list[InferResult] = []
+        pending = None
+        for s0 in range(0, len(imgs), step):
+            batch, tfs = self.preprocess(imgs[s0:s0 + step], rois[s0:s0 + step] if rois is not None else None, start=s0)
+            if pending is not None:
+                fut, prev_tfs = pending
+                outputs = fut.result()
+                pending = (self._pool.submit(self.backend.infer, batch), tfs)
+                out.extend(self._postprocess_all(outputs, prev_tfs))
+            else:
+                pending = (self._pool.submit(self.backend.infer, batch), tfs)
+        fut, prev_tfs = pending
+        out.extend(self._postprocess_all(fut.result(), prev_tfs))
+        return out
+
+    def _postprocess_all(self, outputs: dict[str, np.ndarray], transforms: list[Transform]) -> list[InferResult]:
+        return [self._postprocess({name: outputs[name][i] for name in self.output_names}, tf)
+                for i, tf in enumerate(transforms)]
 
     def _postprocess(self, out: dict[str, np.ndarray], tf: Transform) -> InferResult:
         cfg = self.config

@@ -80,13 +80,18 @@ class Preprocessor:
         shape = (n, self.net_h, self.net_w, self.channels) if self.nhwc else (n, self.channels, self.net_h, self.net_w)
         if self._batch.shape[0] < n:
             self._batch = np.zeros(shape, np.float32)
-        return self._batch[:n]
+        return self._batch[:n]  # callers slice; never reallocated while a slice is being inferred
 
-    def __call__(self, images: list[np.ndarray], rois: list[tuple[int, int, int, int]] | None = None
-                 ) -> tuple[np.ndarray, list[Transform]]:
-        """Fill the batch from ``images`` (HxWx3 RGB uint8), each optionally cropped to ``rois[i]`` (x1,y1,x2,y2
-        integer pixels, already clipped to the image). Returns the batch view and one :class:`Transform` each."""
-        batch = self._buffer(len(images))
+    def reserve(self, n: int) -> np.ndarray:
+        """The preallocated batch, grown to hold at least ``n`` images (contents are kept only if not grown)."""
+        return self._buffer(n)
+
+    def __call__(self, images: list[np.ndarray], rois: list[tuple[int, int, int, int]] | None = None,
+                 start: int = 0) -> tuple[np.ndarray, list[Transform]]:
+        """Fill batch slots ``start..start+len(images)`` from ``images`` (HxWx3 RGB uint8), each optionally
+        cropped to ``rois[i]`` (x1,y1,x2,y2 integer pixels, already clipped to the image). Returns that view of
+        the batch and one :class:`Transform` per image. Call :meth:`reserve` first when ``start > 0``."""
+        batch = self._buffer(start + len(images))[start:]
         transforms = []
         for i, img in enumerate(images):
             if rois is not None:
@@ -107,20 +112,32 @@ class Preprocessor:
             nw, nh = self.net_w, self.net_h
         px = (self.net_w - nw) // 2 if self.symmetric else 0
         py = (self.net_h - nh) // 2 if self.symmetric else 0
-        resized = cv2.resize(src, (nw, nh), interpolation=self.interp) if (nw, nh) != (w, h) else src
+        pix = cv2.resize(src, (nw, nh), interpolation=self.interp) if (nw, nh) != (w, h) else src
         if self.color == COLOR_GRAY:
-            pix = cv2.cvtColor(np.ascontiguousarray(resized), cv2.COLOR_RGB2GRAY)[:, :, None]
-        elif self.color == COLOR_BGR:
-            pix = resized[:, :, ::-1]
-        else:
-            pix = resized
-        norm = (pix.astype(np.float32) - self.offsets) * self.scale  # HxWxC
+            pix = cv2.cvtColor(np.ascontiguousarray(pix), cv2.COLOR_RGB2GRAY)[:, :, None]
+        region = (slice(py, py + nh), slice(px, px + nw))
+        if (nw, nh) != (self.net_w, self.net_h):
+            # Only the padding strips get the pad value; the image area is written once below.
+            strips = [(slice(0, py), slice(None)), (slice(py + nh, None), slice(None)),
+                      (slice(py, py + nh), slice(0, px)), (slice(py, py + nh), slice(px + nw, None))]
+            for ys, xs in strips:
+                if self.nhwc:
+                    dst[ys, xs] = self.pad_norm
+                else:
+                    dst[:, ys, xs] = self.pad_norm[:, None, None]
         if self.nhwc:
-            if (nw, nh) != (self.net_w, self.net_h):
-                dst[...] = self.pad_norm
-            dst[py:py + nh, px:px + nw, :] = norm
+            out = dst[region]
+            np.subtract(pix[:, :, ::-1] if self.color == COLOR_BGR else pix, self.offsets, out=out, dtype=np.float32)
+            if self.scale != 1.0:
+                np.multiply(out, self.scale, out=out)
         else:
-            if (nw, nh) != (self.net_w, self.net_h):
-                dst[...] = self.pad_norm[:, None, None]
-            dst[:, py:py + nh, px:px + nw] = norm.transpose(2, 0, 1)
+            # Planar copies first (cv2.split): contiguous planes make the per-channel float pass ~2x faster.
+            planes = cv2.split(np.ascontiguousarray(pix)) if self.channels > 1 else [pix[:, :, 0]]
+            if self.color == COLOR_BGR:
+                planes = planes[::-1]
+            for c, plane in enumerate(planes):
+                out = dst[(c,) + region]
+                np.subtract(plane, self.offsets[c], out=out, dtype=np.float32)
+                if self.scale != 1.0:
+                    np.multiply(out, self.scale, out=out)
         return Transform(nw / w, nh / h, px, py, off_x, off_y, float(w), float(h))

@@ -22,7 +22,8 @@ def class_axis(shape: tuple[int, ...], num_classes: int, order: int) -> int:
 
 def decode_segmentation(out: np.ndarray, axis: int, threshold: float) -> np.ndarray:
     """``(H, W)`` int32 class map; pixels whose best score is below ``threshold`` get -1 (as in DeepStream)."""
-    cls = np.argmax(out, axis=axis).astype(np.int32)
-    best = np.max(out, axis=axis)
+    idx = np.argmax(out, axis=axis)
+    best = np.take_along_axis(out, np.expand_dims(idx, axis), axis=axis).squeeze(axis)  # cheaper than max()
+    cls = idx.astype(np.int32)
     cls[best < threshold] = -1
     return cls

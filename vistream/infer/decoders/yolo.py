@@ -75,6 +75,9 @@ def decode_yolox(outputs: Mapping[str, np.ndarray], net: NetworkInfo, num_classe
         raise ValueError(f"YOLOX output has {len(out)} anchors; a {net.width}x{net.height} input with strides "
                          f"{STRIDES} gives {len(grid)}")
     _check_classes(out.shape[1] - 5, num_classes, "YOLOX")
+    # score = obj * cls <= obj: anchors with a low objectness cannot pass, skip their class argmax
+    pre = np.nonzero(out[:, 4] >= min_score)[0]
+    out, grid, stride = out[pre], grid[pre], stride[pre]
     cls, score, m = _best_class(out[:, 4], out[:, 5:], min_score)
     o = out[m]
     b = np.empty((len(o), 4), np.float32)
@@ -87,6 +90,7 @@ def decode_yolov5(outputs: Mapping[str, np.ndarray], net: NetworkInfo, num_class
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     out = _single(outputs, "YOLOv5")
     _check_classes(out.shape[1] - 5, num_classes, "YOLOv5")
+    out = out[out[:, 4] >= min_score]
     cls, score, m = _best_class(out[:, 4], out[:, 5:], min_score)
     return _cxcywh_to_xyxy(out[m, :4]), score[m].astype(np.float32), cls[m].astype(np.int64)
 
