@@ -183,13 +183,18 @@ class RedisServer(BrokerServer):
 
     name = "redis"
 
+    def __init__(self, port: int | None = None, workdir: str | None = None, password: str | None = None):
+        super().__init__(port, workdir)
+        self.password = password
+
     @classmethod
     def binary(cls) -> str | None:
         return shutil.which("redis-server")
 
     def command(self) -> list[str]:
         return [self.binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.workdir)]
+                "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.workdir)] + (
+                    ["--requirepass", self.password] if self.password else [])
 
 
 class TansuServer(BrokerServer):

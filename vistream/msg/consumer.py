@@ -108,7 +108,7 @@ class MsgConsumer:
         self.callback, self.on_invalid = callback, on_invalid
         self.received = 0
         self.invalid = 0
-        self.connected = threading.Event()
+        self.connected = threading.Event()  # set once subscribed (wait on it before expecting commands)
         self.last_error = ""
         self._retry_max = retry_max_ms / 1000
         self._stop = threading.Event()
@@ -116,7 +116,6 @@ class MsgConsumer:
         self._thread.start()
 
     def _deliver(self, topic: str, payload: bytes) -> None:
-        self.connected.set()
         try:
             cmd = parse_command(topic, payload, self.sensors)
         except ValueError as e:
@@ -136,8 +135,7 @@ class MsgConsumer:
         delay = 0.2
         while not self._stop.is_set():
             try:
-                self.connected.set()
-                self.adapter.consume(self.topics, self._deliver, self._stop)
+                self.adapter.consume(self.topics, self._deliver, self._stop, self.connected.set)
                 delay = 0.2
             except AdapterError as e:
                 self.connected.clear()

@@ -75,8 +75,8 @@ class Adapter(Protocol):
     ``connect(timeout)`` raises :class:`AdapterError` (``auth=True`` for refused credentials).
     ``publish(entries, timeout)`` returns the ids of the entries the broker acknowledged within ``timeout``;
     it raises :class:`AdapterError` when the connection is lost (unacknowledged entries are sent again).
-    ``consume(topics, callback, stop)`` delivers ``(topic, payload)`` until ``stop`` is set; raises
-    :class:`AdapterError` when the connection is lost.
+    ``consume(topics, callback, stop, on_ready=None)`` delivers ``(topic, payload)`` until ``stop`` is set,
+    calling ``on_ready()`` once subscribed; raises :class:`AdapterError` when the connection is lost.
     """
 
     protocol: str
@@ -85,7 +85,8 @@ class Adapter(Protocol):
 
     def publish(self, entries: list[SpoolEntry], timeout: float) -> list[int]: ...
 
-    def consume(self, topics: list[str], callback: MessageCallback, stop: threading.Event) -> None: ...
+    def consume(self, topics: list[str], callback: MessageCallback, stop: threading.Event,
+                on_ready: Callable[[], None] | None = None) -> None: ...
 
     def close(self) -> None: ...
 

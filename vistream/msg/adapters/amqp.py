@@ -79,7 +79,8 @@ class AmqpAdapter:
             done.append(e.id)
         return done
 
-    def consume(self, topics: list[str], callback: MessageCallback, stop: threading.Event) -> None:
+    def consume(self, topics: list[str], callback: MessageCallback, stop: threading.Event,
+                on_ready=None) -> None:
         from pika import exceptions as pe  # noqa: PLC0415
 
         self.connect(10.0)
@@ -93,6 +94,8 @@ class AmqpAdapter:
                 ch.basic_ack(method.delivery_tag)
 
             self.channel.basic_consume(q, on_msg)
+            if on_ready is not None:
+                on_ready()
             while not stop.is_set():
                 self.connection.process_data_events(time_limit=0.2)
         except (pe.AMQPError, OSError) as e:

@@ -118,14 +118,15 @@ class KafkaAdapter:
             raise AdapterError(f"kafka {self.conn}: delivery failed: {errors[-1]}")
         return done
 
-    def consume(self, topics: list[str], callback: MessageCallback, stop: threading.Event) -> None:
+    def consume(self, topics: list[str], callback: MessageCallback, stop: threading.Event,
+                on_ready=None) -> None:
         from confluent_kafka import Consumer, KafkaError  # noqa: PLC0415
 
         c = Consumer(self._base() | {
             "group.id": self.cfg.get("consumer-group-id", "vistream"), "auto.offset.reset": "earliest",
             "session.timeout.ms": 6000, "heartbeat.interval.ms": 500,
         } | self.cfg.kv_list("consumer-proto-cfg"))
-        c.subscribe(topics)
+        c.subscribe(topics, on_assign=lambda consumer, parts: on_ready() if on_ready is not None else None)
         try:
             while not stop.is_set():
                 m = c.poll(0.2)

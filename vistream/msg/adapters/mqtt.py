@@ -106,11 +106,18 @@ class MqttAdapter:
             self.close()
         return done
 
-    def consume(self, topics: list[str], callback: MessageCallback, stop: threading.Event) -> None:
+    def consume(self, topics: list[str], callback: MessageCallback, stop: threading.Event,
+                on_ready=None) -> None:
         self.connect(10.0, suffix="-sub" if self.cfg.get("client-id") else "")
         self.client.on_message = lambda c, u, msg: callback(msg.topic, msg.payload)
-        for t in topics:
-            self.client.subscribe(t, qos=self.qos)
+        subscribed = threading.Event()
+        self.client.on_subscribe = lambda *a: subscribed.set()
+        self.client.subscribe([(t, self.qos) for t in topics])
+        if not subscribed.wait(10):
+            self.close()
+            raise AdapterError(f"mqtt {self.conn}: no SUBACK for {topics}")
+        if on_ready is not None:
+            on_ready()
         while not stop.wait(0.1):
             if not self._connected:
                 self.close()

@@ -58,12 +58,17 @@ class RedisAdapter:
             raise AdapterError(f"redis {self.conn}: connection lost: {e}") from e
         return [e.id for e, res in zip(entries, results, strict=True) if not isinstance(res, Exception)]
 
-    def consume(self, topics: list[str], callback: MessageCallback, stop: threading.Event) -> None:
+    def consume(self, topics: list[str], callback: MessageCallback, stop: threading.Event,
+                on_ready=None) -> None:
         redis = self._errors()
         self.connect(10.0)
         group = self.cfg.get("consumergroup")
-        last = {t: "$" for t in topics}
         try:
+            # start after the newest entry that exists now ("$" would race with the first XREAD)
+            last = {}
+            for t in topics:
+                newest = self.r.xrevrange(t, count=1)
+                last[t] = newest[0][0] if newest else "0-0"
             if group:
                 for t in topics:
                     try:
@@ -71,6 +76,8 @@ class RedisAdapter:
                     except redis.ResponseError as e:
                         if "BUSYGROUP" not in str(e):
                             raise
+            if on_ready is not None:
+                on_ready()
             while not stop.is_set():
                 if group:
                     resp = self.r.xreadgroup(group, "vistream", {t: ">" for t in topics}, count=100, block=200)
