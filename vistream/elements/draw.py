@@ -18,6 +18,7 @@ A colour with alpha 0 draws nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -52,14 +53,21 @@ def font_scale(font_size: float) -> float:
     return max(0.2, float(font_size)) / _HERSHEY_CAP_HEIGHT
 
 
+@lru_cache(maxsize=8192)
+def _line_size(line: str, face: int, scale: float, thickness: int) -> tuple[int, int, int]:
+    """``(width, height, baseline)`` of one line (cached: labels repeat from frame to frame and
+    ``cv2.getTextSize`` costs as much as drawing the text)."""
+    (w, h), base = cv2.getTextSize(line or " ", face, scale, thickness)
+    return w, h, base
+
+
 def text_size(text: str, font_name: str = "Serif", font_size: float = 12) -> tuple[int, int]:
     """``(width, height)`` in pixels of the text box :meth:`Painter.text` fills (lines stacked)."""
     face, scale = hershey_font(font_name), font_scale(font_size)
     thickness = _thickness(font_size)
-    lines = text.split("\n")
     w = h = 0
-    for line in lines:
-        (lw, lh), base = cv2.getTextSize(line or " ", face, scale, thickness)
+    for line in text.split("\n"):
+        lw, lh, base = _line_size(line, face, scale, thickness)
         w = max(w, lw)
         h += lh + base + _line_gap(font_size)
     return w + 2 * _pad(font_size), h + _pad(font_size)
@@ -118,35 +126,38 @@ class Painter:
         if x1 <= x0 or y1 <= y0 or a <= 0.0:
             return
         roi = self.frame[y0:y1, x0:x1]
-        value = np.array(self.pixel(color), np.float32)
+        value = self.pixel(color)
         if a >= 0.999:
-            roi[...] = value.astype(np.uint8)
-        else:
-            roi[...] = (roi.astype(np.float32) * (1.0 - a) + value * a + 0.5).astype(np.uint8)
+            roi[...] = value
+        else:  # uint8 blend in OpenCV (SIMD): round(roi * (1 - a) + value * a)
+            roi[...] = cv2.addWeighted(roi, 1.0 - a, np.full_like(roi, value), a, 0.0).reshape(roi.shape)
 
     def shape(self, bbox: tuple[float, float, float, float], color: ColorParams,
-              draw: Callable[[np.ndarray, int, int], None]) -> None:
+              draw: Callable[[np.ndarray, int, int, tuple], None], direct: bool = True) -> None:
         """Draw a cv2 shape with ``color``, blending when alpha < 1.
 
-        ``draw(mask, ox, oy)`` paints 255 on a single-channel ``mask`` covering ``bbox`` (x0, y0, x1, y1 in
-        frame pixels); ``(ox, oy)`` is the mask's top-left in the frame. Only that box is touched.
+        ``draw(target, ox, oy, value)`` paints ``value`` with cv2 on ``target``, whose top-left is at frame
+        pixel ``(ox, oy)``. Opaque shapes go straight onto the frame; translucent ones are painted (255) on
+        a mask covering ``bbox`` (x0, y0, x1, y1 in frame pixels) and blended there, so only that box is
+        touched.
         """
         a = min(1.0, max(0.0, color.alpha))
         x0, y0 = max(0, int(np.floor(bbox[0]))), max(0, int(np.floor(bbox[1])))
         x1, y1 = min(self.width, int(np.ceil(bbox[2])) + 1), min(self.height, int(np.ceil(bbox[3])) + 1)
         if x1 <= x0 or y1 <= y0 or a <= 0.0:
             return
+        if direct and a >= 0.999 and self.frame.flags.c_contiguous:
+            draw(self.frame, 0, 0, self.pixel(color))
+            return
         mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-        draw(mask, x0, y0)
+        draw(mask, x0, y0, 255)
         sel = mask > 0
         if not sel.any():
             return
         roi = self.frame[y0:y1, x0:x1]
         value = np.array(self.pixel(color), np.float32)
-        if a >= 0.999:
-            roi[sel] = value.astype(np.uint8)
-        else:
-            roi[sel] = (roi[sel].astype(np.float32) * (1.0 - a) + value * a + 0.5).astype(np.uint8)
+        weight = mask[sel].astype(np.float32)[:, None] * (a / 255.0)  # anti-aliased edges blend partially
+        roi[sel] = (roi[sel].astype(np.float32) * (1.0 - weight) + value * weight + 0.5).astype(np.uint8)
 
     # --- primitives -------------------------------------------------------------------------------------
     def rect(self, rp: RectParams, draw_border: bool = True, border_width: int | None = None) -> None:
@@ -184,12 +195,12 @@ class Painter:
             self.fill(x, y, x + tw, y + th, tp.text_bg_clr)
         pad, gap = _pad(size), _line_gap(size)
 
-        def paint(mask: np.ndarray, ox: int, oy: int) -> None:
+        def paint(dst: np.ndarray, ox: int, oy: int, value: tuple) -> None:
             cy = y + pad
             for line in text.split("\n"):
-                (_, lh), base = cv2.getTextSize(line or " ", face, scale, thick)
+                _, lh, base = _line_size(line, face, scale, thick)
                 cy += lh
-                cv2.putText(mask, line, (x + pad - ox, cy - oy), face, scale, 255, thick, cv2.LINE_AA)
+                cv2.putText(dst, line, (x + pad - ox, cy - oy), face, scale, value, thick, cv2.LINE_AA)
                 cy += base + gap
 
         self.shape((x, y, x + tw, y + th), fp.font_color, paint)
@@ -199,7 +210,7 @@ class Painter:
         w = max(1, int(lp.line_width))
         bbox = (min(lp.x1, lp.x2) - w, min(lp.y1, lp.y2) - w, max(lp.x1, lp.x2) + w, max(lp.y1, lp.y2) + w)
         self.shape(bbox, lp.line_color,
-                   lambda m, ox, oy: cv2.line(m, (lp.x1 - ox, lp.y1 - oy), (lp.x2 - ox, lp.y2 - oy), 255, w))
+                   lambda m, ox, oy, v: cv2.line(m, (lp.x1 - ox, lp.y1 - oy), (lp.x2 - ox, lp.y2 - oy), v, w))
 
     def arrow(self, ap: ArrowParams) -> None:
         """An arrow; ``arrow_head`` 0 puts the head at (x1, y1), 1 at (x2, y2), 2 at both ends."""
@@ -211,14 +222,14 @@ class Painter:
         head = tip * length + w
         bbox = (min(ap.x1, ap.x2) - head, min(ap.y1, ap.y2) - head, max(ap.x1, ap.x2) + head, max(ap.y1, ap.y2) + head)
 
-        def paint(m: np.ndarray, ox: int, oy: int) -> None:
+        def paint(m: np.ndarray, ox: int, oy: int, v: tuple) -> None:
             p1, p2 = (ap.x1 - ox, ap.y1 - oy), (ap.x2 - ox, ap.y2 - oy)
             if ap.arrow_head == 0:
-                cv2.arrowedLine(m, p2, p1, 255, w, cv2.LINE_8, 0, tip)
+                cv2.arrowedLine(m, p2, p1, v, w, cv2.LINE_8, 0, tip)
             else:
-                cv2.arrowedLine(m, p1, p2, 255, w, cv2.LINE_8, 0, tip)
+                cv2.arrowedLine(m, p1, p2, v, w, cv2.LINE_8, 0, tip)
                 if ap.arrow_head == 2:
-                    cv2.arrowedLine(m, p2, p1, 255, w, cv2.LINE_8, 0, tip)
+                    cv2.arrowedLine(m, p2, p1, v, w, cv2.LINE_8, 0, tip)
 
         self.shape(bbox, ap.arrow_color, paint)
 
@@ -229,9 +240,9 @@ class Painter:
             return
         bbox = (cp.xc - r - thickness, cp.yc - r - thickness, cp.xc + r + thickness, cp.yc + r + thickness)
         if cp.has_bg_color:
-            self.shape(bbox, cp.bg_color, lambda m, ox, oy: cv2.circle(m, (cp.xc - ox, cp.yc - oy), r, 255, -1))
+            self.shape(bbox, cp.bg_color, lambda m, ox, oy, v: cv2.circle(m, (cp.xc - ox, cp.yc - oy), r, v, -1))
         self.shape(bbox, cp.circle_color,
-                   lambda m, ox, oy: cv2.circle(m, (cp.xc - ox, cp.yc - oy), r, 255, thickness, cv2.LINE_8))
+                   lambda m, ox, oy, v: cv2.circle(m, (cp.xc - ox, cp.yc - oy), r, v, thickness, cv2.LINE_8))
 
     def mask(self, rp: RectParams, data: np.ndarray, threshold: float, color: ColorParams) -> None:
         """An instance mask (``data``: float ``h x w`` over the box ``rp``) blended where ``data > threshold``."""
@@ -246,9 +257,9 @@ class Painter:
             m = cv2.resize(m, (bw, bh), interpolation=cv2.INTER_LINEAR)
         binary = (m > threshold).astype(np.uint8) * 255
 
-        def paint(dst: np.ndarray, ox: int, oy: int) -> None:
+        def paint(dst: np.ndarray, ox: int, oy: int, _value) -> None:
             sx, sy = ox - x0, oy - y0  # the clipped mask window inside the box
             part = binary[sy:sy + dst.shape[0], sx:sx + dst.shape[1]]
             dst[:part.shape[0], :part.shape[1]] = part
 
-        self.shape((x0, y0, x0 + bw - 1, y0 + bh - 1), color, paint)
+        self.shape((x0, y0, x0 + bw - 1, y0 + bh - 1), color, paint, direct=False)
