@@ -109,3 +109,13 @@ def test_snapshots_read_back_through_pngdec(tmp_path):
     p = parse_launch(f"multifilesrc location={tmp_path}/s_%03d.png ! pngdec ! appsink name=out")
     p.run(timeout=30)
     assert [b.data.shape for b in collect(p)] == [(1, 16, 32, 3)] * 3
+
+
+def test_planar_output_asked_by_the_caps_filter(png_sequence):
+    folder, frames = png_sequence
+    p = parse_launch(f"multifilesrc location={folder}/img_%04d.png start-index=1 stop-index=1 ! "
+                     "video/x-raw,format=I420 ! appsink name=out")
+    p.run(timeout=30)
+    (buf,) = collect(p)
+    assert buf.data.shape == (1, 45, 40) and (buf.caps["width"], buf.caps["height"]) == (40, 30)
+    assert buf.caps["format"] == "I420"

@@ -18,7 +18,7 @@ from vistream.core.errors import ElementError
 from vistream.core.pad import Pad, PadDirection, PadPresence, PadTemplate
 from vistream.core.props import Property
 from vistream.elements.snapshot import _PATTERN, check_location, format_location, payload_bytes
-from vistream.elements.video import convert_color
+from vistream.elements.video import check_format, convert_color, frame_size
 
 DEFAULT_FRAMERATE = Fraction(30, 1)
 
@@ -36,10 +36,7 @@ def decode_image(data: bytes, what: str, fmt: str = "RGB") -> np.ndarray:
         src = "BGRA"
     else:
         src = "BGR"
-    out = convert_color(img, src, fmt)
-    if out.ndim == 2 and fmt != "GRAY8":
-        out = out[:, :, None]
-    return out
+    return np.ascontiguousarray(convert_color(img, src, fmt))
 
 
 @register
@@ -114,7 +111,7 @@ class MultiFileSrc(SourceElement):
         want = self.downstream_caps()
         fps = self._framerate(want)
         duration = int(round(1e9 / fps))
-        fmt = str(want.get("format", "RGB")) if want is not None and not want.is_any else "RGB"
+        fmt = check_format(str(want.get("format", "RGB")) if want is not None and not want.is_any else "RGB", self.name)
         features = want.features if want is not None and not want.is_any else ()
         limit, n = self._props["num-buffers"], 0
         t0 = time.monotonic()
@@ -134,7 +131,7 @@ class MultiFileSrc(SourceElement):
                 except OSError as e:
                     raise ElementError(f'could not read "{path}": {e.strerror}') from None
                 frame = decode_image(data, f'"{path}"', fmt)
-                h, w = frame.shape[:2]
+                w, h = frame_size(frame, fmt)
                 if caps is None or caps.get("width") != w or caps.get("height") != h:
                     caps = Caps("video/x-raw", features, format=fmt, width=w, height=h, framerate=fps)
                 if self._props["is-live"]:
@@ -169,9 +166,9 @@ class ImageDec(Element):
         if caps is not None and caps.media_type == "video/x-raw":
             return self.push(buffer)  # already decoded (multifilesrc decodes itself)
         want = self.downstream_caps()
-        fmt = str(want.get("format", "RGB")) if want is not None and not want.is_any else "RGB"
+        fmt = check_format(str(want.get("format", "RGB")) if want is not None and not want.is_any else "RGB", self.name)
         frame = decode_image(payload_bytes(buffer.data), f"buffer {buffer.frame_num}", fmt)
-        h, w = frame.shape[:2]
+        w, h = frame_size(frame, fmt)
         fields = {"format": fmt, "width": w, "height": h}
         if caps is not None and "framerate" in caps:
             fields["framerate"] = caps["framerate"]
