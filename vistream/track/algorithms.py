@@ -56,6 +56,13 @@ class PastFrameTrack:
     records: list[PastFrameRecord] = field(default_factory=list)
 
 
+def _without(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Elements of ``a`` not in ``b`` (both small index arrays), in ``a``'s order."""
+    if len(b) == 0 or len(a) == 0:
+        return a
+    return a[~(a[:, None] == b[None, :]).any(1)]
+
+
 def assign(score: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Maximum-score one-to-one matching among ``valid`` pairs; returns matched (rows, cols)."""
     if score.size == 0 or not valid.any():
@@ -307,29 +314,29 @@ class StreamTracker:
         return out
 
     # ---- association ----
-    def _score(self, track_idx: np.ndarray, dets: Detections, min_iou: float | None = None
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _score(self, track_idx: np.ndarray, det_xyxy: np.ndarray, det_cls: np.ndarray,
+               min_iou: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """DeepStream's matching score ``w_iou*IoU + w_size*size`` with its validity thresholds."""
         a = self.cfg.associator
         tb = self.box[track_idx]
-        db = dets.xyxy.astype(np.float64)
-        iou = iou_matrix(tb, db)
+        iou = iou_matrix(tb, det_xyxy)
         score = a.matching_score_weight_4_iou * iou
         valid = (iou > 0) & (iou >= (a.min_matching_score_4_iou if min_iou is None else min_iou))
         if a.matching_score_weight_4_size_similarity > 0 or a.min_matching_score_4_size_similarity > 0:
-            size = size_similarity(tb, db)
+            size = size_similarity(tb, det_xyxy)
             score = score + a.matching_score_weight_4_size_similarity * size
             valid &= size >= a.min_matching_score_4_size_similarity
         valid &= score >= a.min_matching_score_4_overall
         if a.check_class_match:
-            valid &= self.cls[track_idx][:, None] == dets.class_id[None, :]
+            valid &= self.cls[track_idx][:, None] == det_cls[None, :]
         return score, valid, iou
 
     def _match(self, track_idx: np.ndarray, det_idx: np.ndarray, dets: Detections,
                min_iou: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         if len(track_idx) == 0 or len(det_idx) == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        score, valid, _ = self._score(track_idx, dets[det_idx], min_iou)
+        score, valid, _ = self._score(track_idx, dets.xyxy[det_idx].astype(np.float64), dets.class_id[det_idx],
+                                      min_iou)
         r, c = assign(score, valid)
         return track_idx[r], det_idx[c]
 
@@ -370,12 +377,12 @@ class ByteTracker(StreamTracker):
         confirmed = np.flatnonzero(self.confirmed)
         r1, c1 = self._match(confirmed, high, dets)
         # second stage: remaining targets that were tracked last frame, against low-confidence boxes
-        left = np.setdiff1d(confirmed, r1, assume_unique=True)
+        left = _without(confirmed, r1)
         left = left[self.miss[left] == 0]
         r2, c2 = self._match(left, low, dets, self.cfg.associator.min_matching_score_4_tentative_iou)
         # third stage: targets still in probation, against the remaining confident boxes
         tentative = np.flatnonzero(~self.confirmed)
-        high_left = np.setdiff1d(high, c1, assume_unique=True)
+        high_left = _without(high, c1)
         r3, c3 = self._match(tentative, high_left, dets)
         return np.concatenate([r1, r2, r3]), np.concatenate([c1, c2, c3])
 
@@ -423,28 +430,28 @@ class DeepSORTTracker(ByteTracker):
         confirmed = np.flatnonzero(self.confirmed)
         r1 = c1 = np.zeros(0, np.int64)
         if len(confirmed) and len(high):
-            sub = dets[high]
-            score, valid, iou = self._score(confirmed, sub, min_iou=0.0)
+            sub_xyxy, sub_cls = dets.xyxy[high].astype(np.float64), dets.class_id[high]
+            score, valid, iou = self._score(confirmed, sub_xyxy, sub_cls, min_iou=0.0)
             valid_motion = valid
             app = self._appearance(confirmed, feats[high])
             score = a.matching_score_weight_4_reid_similarity * app + a.matching_score_weight_4_iou * iou
             valid = app >= a.min_matching_score_4_reid_similarity
             if a.threshold_mahalanobis > 0:
-                gate = self.kf.mahalanobis(self.mean[confirmed], self.cov[confirmed], xyxy_to_cxcywh(sub.xyxy))
+                gate = self.kf.mahalanobis(self.mean[confirmed], self.cov[confirmed], xyxy_to_cxcywh(sub_xyxy))
                 valid &= gate <= a.threshold_mahalanobis
             else:
                 valid &= valid_motion | (self.miss[confirmed][:, None] > 0)
             if a.check_class_match:
-                valid &= self.cls[confirmed][:, None] == sub.class_id[None, :]
+                valid &= self.cls[confirmed][:, None] == sub_cls[None, :]
             r, c = assign(score, valid)
             r1, c1 = confirmed[r], high[c]
         # the rest by motion only: confident boxes, then low-confidence boxes, then targets in probation
-        left = np.setdiff1d(confirmed, r1, assume_unique=True)
-        high_left = np.setdiff1d(high, c1, assume_unique=True)
+        left = _without(confirmed, r1)
+        high_left = _without(high, c1)
         r2, c2 = self._match(left[self.miss[left] <= 1], high_left, dets)
-        left = np.setdiff1d(left, r2, assume_unique=True)
+        left = _without(left, r2)
         r3, c3 = self._match(left[self.miss[left] == 0], low, dets, a.min_matching_score_4_tentative_iou)
-        high_left = np.setdiff1d(high_left, c2, assume_unique=True)
+        high_left = _without(high_left, c2)
         r4, c4 = self._match(np.flatnonzero(~self.confirmed), high_left, dets)
         return np.concatenate([r1, r2, r3, r4]), np.concatenate([c1, c2, c3, c4])
 
