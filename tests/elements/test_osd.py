@@ -183,8 +183,13 @@ def test_display_switches_turn_boxes_and_labels_off():
     frames = np.zeros((1, 120, 160, 3), np.uint8)
     OsdRenderer(display_text=False).draw_batch(frames, "RGB", BatchMeta(1, [fm]))
     assert int(np.any(frames[0] != 0, axis=2).sum()) == 60 * 50 - 52 * 42  # the box only
+    fm.add_display_meta(DisplayMeta(text_params=[TextParams("note", 100, 100)]))
+    frames[:] = 0
+    OsdRenderer(display_text=False).draw_batch(frames, "RGB", BatchMeta(1, [fm]))
+    assert not frames[0, 100:, 100:].any()  # display-meta text is a label too
     frames[:] = 0
     OsdRenderer(display_bbox=False).draw_batch(frames, "RGB", BatchMeta(1, [fm]))
+    assert frames[0, 100:, 100:].any()
     assert frames[0, 55, 40].sum() == 0 and frames[0, 15:30, 40:70].any()  # the label only, above the box
 
 

@@ -35,8 +35,9 @@ class OsdRenderer:
       ``border_width`` border in ``border_color`` inside the box edges) when ``display_bbox``;
     * each object's ``mask_params`` (a float mask over the box, ``> threshold``) blended at 50 % in the
       border colour when ``display_mask``;
-    * each object's ``text_params`` when ``display_text``;
-    * every :class:`DisplayMeta`: rects, lines, arrows, circles, then texts (texts always on top).
+    * every :class:`DisplayMeta`: rects, lines, arrows, circles;
+    * last, so that they are never covered, each object's ``text_params`` and every display-meta text, when
+      ``display_text``.
 
     ``clock`` is a :class:`TextParams` template whose ``display_text`` is a ``strftime`` format drawn on every
     frame. Planar YUV frames (NV12, I420) are converted to RGB, drawn and written back. Returns the number
@@ -110,7 +111,8 @@ class OsdRenderer:
                 for cp in dm.circle_params:
                     p.circle(cp)
                 n += dm.num_rects + dm.num_lines + dm.num_arrows + dm.num_circles
-                texts.extend(dm.text_params)
+                if self.display_text:
+                    texts.extend(dm.text_params)
         for tp in texts:  # labels last, so boxes of neighbours never cover them
             p.text(tp)
             n += 1
