@@ -151,7 +151,7 @@ def full_from_event(ev: EventMsgMeta, cfg: MsgConvConfig | None) -> dict[str, An
     obj["location"] = {"lat": float(ev.location.lat), "lon": float(ev.location.lon), "alt": float(ev.location.alt)}
     obj["coordinate"] = {"x": float(ev.coordinate.x), "y": float(ev.coordinate.y), "z": float(ev.coordinate.z)}
     if ev.type not in _EVENT_NAMES:
-        raise MsgConvError(f"event meta: event type {ev.type!r} has no name in the full schema "
+        raise MsgConvError(f"event meta: event type {int(ev.type)} has no name in the full schema "
                            f"(use one of {', '.join(e.name for e in _EVENT_NAMES)})")
     return {
         "messageid": str(uuid.uuid4()),
