@@ -9,6 +9,7 @@ on a headless server to EOS.
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import queue
@@ -146,8 +147,15 @@ class _TkWindow:
         root.protocol("WM_DELETE_WINDOW", on_close)
         root.after(5, poll)
         self._ready.set()
-        root.mainloop()
-        self.closed = True
+        try:
+            root.mainloop()
+        finally:
+            self.closed = True
+            # Tcl objects must die in the thread that made them, or the interpreter aborts the process at
+            # exit ("Tcl_AsyncDelete: async handler deleted by the wrong thread"): drop every reference here.
+            photo[0] = None
+            label = poll = on_close = root = None  # noqa: F841
+            gc.collect()
 
     def show(self, rgb: np.ndarray) -> None:
         try:
