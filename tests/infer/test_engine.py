@@ -317,3 +317,20 @@ def test_bad_frames_are_reported_with_their_batch_index(pgie):
     bm = make_batch([np.zeros((10, 10, 3), np.uint8)])
     with pytest.raises(ValueError, match=r"frame 0: expected an HxWx3 uint8 RGB image, got ndarray float32"):
         pgie.process([np.zeros((10, 10, 3), np.float32)], bm)
+
+
+def test_overlap_gives_the_same_objects(pgie):
+    imgs = frames(TRAFFIC, 120, 200) + frames(PEOPLE, 120)
+    plain = InferEngine(PGIE, {"batch-size": 3}, threads=1, overlap=False)
+    assert pgie._pool is not None and plain._pool is None
+    a, b = make_batch(imgs), make_batch(imgs)
+    pgie.process(imgs, a)
+    plain.process(imgs, b)
+    for fa, fb in zip(a.frame_meta_list, b.frame_meta_list, strict=True):
+        da, db = fa.detections(), fb.detections()
+        assert len(da) == len(db) > 0 and np.array_equal(da.xyxy, db.xyxy)
+
+
+def test_precision_request_warns_on_cpu(tmp_path):
+    with pytest.warns(UserWarning, match="network-mode=2 \\(FP16\\) is not available on the ONNX Runtime CPU"):
+        InferEngine(_cfg_with(tmp_path, network_mode=2), threads=1)
