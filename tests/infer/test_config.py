@@ -160,3 +160,28 @@ def test_element_property_overrides(tmp_path):
         load_infer_config(PGIE, {"bogus": 1})
     only = load_infer_config(None, {"onnx-file": "x.onnx", "network-type": 1})
     assert only.network_type == 1 and only.onnx_file.endswith("x.onnx")
+
+
+def test_yaml_form_equals_key_file(tmp_path):
+    y = tmp_path / "config_infer.yml"
+    y.write_text("""property:
+  onnx-file: m.onnx
+  net-scale-factor: 0.5
+  offsets: [1, 2, 3]
+  operate-on-class-ids: 0;2
+  maintain-aspect-ratio: 1
+class-attrs-all:
+  pre-cluster-threshold: 0.4
+class-attrs-2:
+  topk: 5
+""")
+    cfg = load_infer_config(y)
+    assert cfg.offsets == [1.0, 2.0, 3.0] and cfg.operate_on_class_ids == [0, 2] and cfg.net_scale_factor == 0.5
+    assert cfg.onnx_file == str(tmp_path / "m.onnx") and cfg.maintain_aspect_ratio == 1
+    assert cfg.class_attrs(2).topk == 5 and cfg.class_attrs(2).pre_cluster_threshold == 0.4
+    y.write_text("property:\n  batch-size: 1\n  cluster-mode: 7\n")
+    with pytest.raises(ConfigError, match=rf"{y.name}:3: cluster-mode: must be one of"):
+        load_infer_config(y)
+    y.write_text("property:\n  batch-size: 1\n  bogus: 2\n")
+    with pytest.warns(UserWarning, match=rf"{y.name}:3: unknown key 'bogus'"):
+        load_infer_config(y)

@@ -1,5 +1,8 @@
 """DeepStream ``nvinfer`` config files: ``[property]``, ``[class-attrs-all]`` and ``[class-attrs-<id>]``.
 
+Both forms DeepStream reads are accepted: the key file (``.txt``) and YAML (``.yml``/``.yaml``, the same
+groups as mappings, lists as YAML sequences or ``;``-separated strings).
+
 >>> cfg = load_infer_config("samples/configs/config_infer_primary_yoloX.txt")  # doctest: +SKIP
 >>> cfg.network_type, cfg.class_attrs(0).pre_cluster_threshold  # doctest: +SKIP
 (0, 0.3)
@@ -286,6 +289,37 @@ def _parse_ini(path: Path) -> list[tuple[str, str, str, int]]:
     return out
 
 
+def _parse_yaml(path: Path) -> list[tuple[str, str, str, int]]:
+    """The same tuples from DeepStream's YAML form (``property:`` / ``class-attrs-all:`` mappings)."""
+    import yaml
+
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read nvinfer config: {e.strerror or e}") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}{line}: invalid YAML: {getattr(e, 'problem', e)}") from None
+    if root is None:
+        return []
+    if not isinstance(root, yaml.MappingNode):
+        raise ConfigError(f"{path}:{root.start_mark.line + 1}: expected groups (property:, class-attrs-all:)")
+    out = []
+    for gkey, gval in root.value:
+        if not isinstance(gval, yaml.MappingNode):
+            raise ConfigError(f"{path}:{gkey.start_mark.line + 1}: group '{gkey.value}' must be a mapping of keys")
+        for k, v in gval.value:
+            if isinstance(v, yaml.SequenceNode):
+                value = ";".join(str(item.value) for item in v.value)
+            elif isinstance(v, yaml.ScalarNode):
+                value = str(v.value)
+            else:
+                raise ConfigError(f"{path}:{k.start_mark.line + 1}: {k.value}: expected a value or a list")
+            out.append((str(gkey.value), str(k.value), value, k.start_mark.line + 1))
+    return out
+
+
 def _resolve(base: Path, value: str) -> str:
     if not value:
         return value
@@ -311,7 +345,8 @@ def load_infer_config(path: str | Path | None, overrides: Mapping[str, Any] | No
         if not p.is_file():
             raise ConfigError(f"{p}: nvinfer config file not found")
         seen_property = False
-        for group, key, value, line in _parse_ini(p):
+        entries = _parse_yaml(p) if p.suffix.lower() in (".yml", ".yaml") else _parse_ini(p)
+        for group, key, value, line in entries:
             where = f"{p}:{line}"
             if group == "property":
                 seen_property = True
