@@ -166,6 +166,15 @@ def test_passthrough_keeps_the_same_buffer(real_frame):
     assert out[0] is buf
 
 
+def test_format_only_conversion_keeps_the_same_metadata_objects(real_frame):
+    fm = FrameMeta(batch_id=0)
+    fm.add_obj_meta(make_object(1, 2, 3, 4))
+    buf = batch(real_frame, [fm])
+    out = run_through([make_element("nvvideoconvert")], [buf], "video/x-raw(memory:NVMM),format=RGBA")
+    assert out[0] is not buf and out[0].data.shape == (1, 360, 640, 4)
+    assert out[0].batch_meta is buf.batch_meta  # probes upstream may keep references to these objects
+
+
 def test_nv12_output_and_planar_input(real_frame):
     out = run_through([make_element("nvvideoconvert")], [batch(real_frame)], "video/x-raw,format=NV12")
     nv12 = out[0].data[0]

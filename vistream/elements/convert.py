@@ -306,7 +306,8 @@ class VideoConverter:
 
     def convert(self, frames, fmt: str, batch_meta: BatchMeta | None = None):
         """Convert every frame of a batch; returns ``(frames, batch_meta)`` (a ``(B, H, W, C)`` array when the
-        outputs share a size, else a list) and the remapped batch meta (``None`` stays ``None``)."""
+        outputs share a size, else a list) and the remapped batch meta (``None`` stays ``None``; when only the
+        pixel format changes, the same ``batch_meta`` object is returned)."""
         outs, mats = [], []
         for frame in frames:
             o, mat = self.convert_frame(frame, fmt)
@@ -318,6 +319,8 @@ class VideoConverter:
             data = outs
         if batch_meta is None:
             return data, None
+        if all(np.array_equal(mat, np.eye(3)) for mat in mats):
+            return data, batch_meta  # only the pixel format changed: the metadata stays the same objects
         new = dataclasses.replace(batch_meta, frame_meta_list=[], batch_user_meta_list=list(batch_meta.batch_user_meta_list))
         out_fmt = self.out_format or fmt
         for fm in batch_meta.frame_meta_list:
