@@ -386,6 +386,9 @@ class NvVideoConvert(Element):
             if fmt is not None:
                 check_format(str(fmt), self.name)
             width, height = want.get("width"), want.get("height")
+            for key, v in (("width", width), ("height", height)):
+                if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v <= 0):
+                    raise ElementError(f"the caps after the converter ask for {key}={v!r}: expected a positive integer")
         return VideoConverter(fmt, width, height, parse_crop(pr["src-crop"], self.name, "src-crop"),
                               parse_crop(pr["dest-crop"], self.name, "dest-crop"), pr["flip-method"], interp)
 
