@@ -243,3 +243,11 @@ def test_bad_batch_id_is_a_clear_element_error():
 def test_painter_rejects_planar_frames():
     with pytest.raises(ValueError, match="NV12"):
         Painter(np.zeros((6, 4), np.uint8), "NV12")
+
+
+def test_non_finite_boxes_are_skipped():
+    frames = np.zeros((1, 50, 50, 3), np.uint8)
+    fm = one_box_meta(float("nan"), 10, 20, 20)
+    fm.obj_meta_list[0].text_params.display_text = ""
+    OsdRenderer().draw_batch(frames, "RGB", BatchMeta(1, [fm]))
+    assert frames.sum() == 0

@@ -162,7 +162,10 @@ class Painter:
     # --- primitives -------------------------------------------------------------------------------------
     def rect(self, rp: RectParams, draw_border: bool = True, border_width: int | None = None) -> None:
         """A box: ``bg_color`` fill when ``has_bg_color``, then a ``border_width`` border drawn *inside* the
-        box edges, so the box's outermost pixels (left, top, left+width-1, top+height-1) are border."""
+        box edges, so the box's outermost pixels (left, top, left+width-1, top+height-1) are border.
+        A box with a non-finite coordinate (a broken detector output) is not drawn."""
+        if not np.isfinite((rp.left, rp.top, rp.width, rp.height)).all():
+            return
         x0, y0 = int(round(rp.left)), int(round(rp.top))
         x1, y1 = int(round(rp.left + rp.width)), int(round(rp.top + rp.height))
         if x1 <= x0 or y1 <= y0:
@@ -246,6 +249,8 @@ class Painter:
 
     def mask(self, rp: RectParams, data: np.ndarray, threshold: float, color: ColorParams) -> None:
         """An instance mask (``data``: float ``h x w`` over the box ``rp``) blended where ``data > threshold``."""
+        if not np.isfinite((rp.left, rp.top, rp.width, rp.height)).all():
+            return
         x0, y0 = int(round(rp.left)), int(round(rp.top))
         bw, bh = int(round(rp.width)), int(round(rp.height))
         if bw <= 0 or bh <= 0 or data is None or data.size == 0:
