@@ -150,7 +150,8 @@ class _Mapper:
             x, y = new.left + (t.x_offset - old.left) * self.scale, new.top + (t.y_offset - old.top) * self.scale
         else:
             x, y = self.point(t.x_offset, t.y_offset)
-        out.x_offset, out.y_offset = max(0, int(round(x))), max(0, int(round(y)))
+        if np.isfinite((x, y)).all():
+            out.x_offset, out.y_offset = max(0, int(round(x))), max(0, int(round(y)))
         return out
 
 
