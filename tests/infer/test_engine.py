@@ -334,3 +334,32 @@ def test_overlap_gives_the_same_objects(pgie):
 def test_precision_request_warns_on_cpu(tmp_path):
     with pytest.warns(UserWarning, match="network-mode=2 \\(FP16\\) is not available on the ONNX Runtime CPU"):
         InferEngine(_cfg_with(tmp_path, network_mode=2), threads=1)
+
+
+def test_object_crops_of_all_frames_share_one_call(tmp_path):
+    eng, be = _fake_classifier(tmp_path, "batch-size=16\n")
+    imgs, bms = [], []
+    for _ in range(3):
+        img, bm, _ = _scene([(10, 10, 40, 40, 0, 1, None), (200, 10, 40, 40, 2, 1, None)])
+        imgs.append(img)
+        bms.append(bm)
+    batch = make_batch(imgs)
+    for i, bm in enumerate(bms):
+        batch.frame_meta_list[i].obj_meta_list = bm.frame_meta_list[0].obj_meta_list
+    be.calls = be.images = 0
+    assert eng.process(imgs, batch) == 6
+    assert (be.calls, be.images) == (1, 6)
+    labels = [cm.label_info_list[0].result_label for _, o in batch.objects() for cm in o.classifier_meta_list]
+    assert labels == ["dark", "bright"] * 3
+
+
+def test_engine_from_config_object_with_element_properties(tmp_path):
+    from vistream.infer import load_infer_config
+
+    cfg = load_infer_config(PGIE)
+    eng = InferEngine(cfg, {"unique-id": 11, "infer-on-class-ids": "0"}, threads=1)
+    assert (eng.unique_id, eng.config.operate_on_class_ids, cfg.gie_unique_id) == (11, [0], 1)
+    (img,) = frames(PEOPLE, 120)
+    bm = make_batch([img])
+    eng.process([img], bm)
+    assert {o.unique_component_id for o in bm.frame_meta_list[0].obj_meta_list} == {11}

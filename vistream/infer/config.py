@@ -369,7 +369,13 @@ def load_infer_config(path: str | Path | None, overrides: Mapping[str, Any] | No
                     raise ConfigError(f"{p}:{line}: {key}: {e}") from None
             if group != "class-attrs-all":
                 cfg.class_attrs_by_id[int(group.rsplit("-", 1)[1])] = target
-    for name, value in (overrides or {}).items():
+    return apply_overrides(cfg, overrides) if overrides else cfg
+
+
+def apply_overrides(cfg: InferConfig, overrides: Mapping[str, Any]) -> InferConfig:
+    """A copy of ``cfg`` with element properties / config keys applied (see :func:`load_infer_config`)."""
+    cfg = dataclasses.replace(cfg, origins=dict(cfg.origins))
+    for name, value in overrides.items():
         key = name.replace("_", "-")
         key = ELEMENT_PROPERTY_KEYS.get(key, key)
         if key == "config-file-path":

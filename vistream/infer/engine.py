@@ -26,6 +26,7 @@ from vistream.infer.config import (
     SEGMENTATION,
     ConfigError,
     InferConfig,
+    apply_overrides,
     load_infer_config,
     read_labels,
 )
@@ -36,6 +37,7 @@ from vistream.infer.preprocess import Preprocessor, Transform
 from vistream.infer.types import DetectionParams, InferTensorMeta, LayerInfo, NetworkInfo, SegmentationMeta
 from vistream.meta import (
     UNTRACKED_OBJECT_ID,
+    BaseMeta,
     BatchMeta,
     ClassifierMeta,
     ColorParams,
@@ -111,7 +113,7 @@ class InferEngine:
     def __init__(self, config: InferConfig | str | Path, overrides: Mapping[str, Any] | None = None, *,
                  threads: int | None = None, backend: Backend | None = None, overlap: bool = True) -> None:
         if isinstance(config, InferConfig):
-            cfg = config if not overrides else _apply_overrides(config, overrides)
+            cfg = config if not overrides else apply_overrides(config, overrides)
         else:
             cfg = load_infer_config(config, overrides)
         self.config = cfg
@@ -545,9 +547,7 @@ class InferEngine:
             np.ascontiguousarray(t).tofile(f"gie-{self.unique_id}_{tag}_{safe}.bin")
 
 
-def _base(t: MetaType):
-    from vistream.meta import BaseMeta
-
+def _base(t: MetaType) -> BaseMeta:
     return BaseMeta(int(t))
 
 
@@ -566,22 +566,3 @@ def _roi(obj: ObjectMeta, w: int, h: int) -> tuple[int, int, int, int] | None:
     if x2 - x1 < 1 or y2 - y1 < 1:
         return None
     return x1, y1, x2, y2
-
-
-def _apply_overrides(cfg: InferConfig, overrides: Mapping[str, Any]) -> InferConfig:
-    import dataclasses
-
-    from vistream.infer.config import (
-        ELEMENT_PROPERTY_KEYS,
-        _set_property,  # shared parsing and validation
-    )
-
-    cfg = dataclasses.replace(cfg, origins=dict(cfg.origins))
-    for name, value in overrides.items():
-        key = ELEMENT_PROPERTY_KEYS.get(name.replace("_", "-"), name.replace("_", "-"))
-        if isinstance(value, (list, tuple)):
-            value = ";".join(map(str, value))
-        elif isinstance(value, bool):
-            value = int(value)
-        _set_property(cfg, key, str(value), f"property '{name}'", Path.cwd(), override=True)
-    return cfg
