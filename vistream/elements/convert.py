@@ -314,7 +314,9 @@ class VideoConverter:
             o, mat = self.convert_frame(frame, fmt)
             outs.append(o)
             mats.append(mat)
-        if outs and all(o.shape == outs[0].shape for o in outs):
+        if len(outs) == 1:
+            data = outs[0][None]  # a view: no copy for the common single-frame buffer
+        elif outs and all(o.shape == outs[0].shape for o in outs):
             data = np.stack(outs)
         else:
             data = outs
