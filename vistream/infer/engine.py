@@ -256,6 +256,23 @@ class InferEngine:
 
     # ---- public API ---------------------------------------------------------------------------------------
 
+    def __repr__(self) -> str:
+        return (f"InferEngine(gie {self.unique_id}, {Path(self.config.model_path).name}, "
+                f"{self.net.width}x{self.net.height}x{self.net.channels}, decoder={self.decoder_name or 'none'}, "
+                f"batch-size={self.config.batch_size}, process-mode={self.config.process_mode})")
+
+    def close(self) -> None:
+        """Stop the overlap worker thread (the engine still works afterwards, without overlap)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def __enter__(self) -> InferEngine:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     @property
     def is_primary(self) -> bool:
         return self.config.process_mode != PROCESS_MODE_OBJECTS
