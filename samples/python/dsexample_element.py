@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     snap.sinkpad.add_probe(PadProbeType.BUFFER, keep_every_nth)
     pipeline.run()
     totals = pipeline.get_by_name("counter").totals
-    print(f"wrote {len(snap.files)} snapshots to {out}/; objects seen: "
+    print(f"wrote {snap.files_written} snapshots to {out}/; objects seen: "
           + ", ".join(f"{k} {v}" for k, v in totals.most_common()))
     return 0
 

@@ -204,7 +204,8 @@ class MultiFileSink(BaseSink):
     def __init__(self, name=None, _factory=None, **props):
         super().__init__(name, _factory, **props)
         self._written: deque[str] = deque()
-        self.files: list[str] = []
+        self.files: deque[str] = deque(maxlen=10000)  # the newest names written (bounded for long runs)
+        self.files_written = 0
 
     def property_changed(self, name: str, value) -> None:
         if name == "location" and value is not None:
@@ -219,7 +220,8 @@ class MultiFileSink(BaseSink):
         if not os.path.isdir(folder):
             raise ElementError(f'cannot write "{loc}": folder "{folder}" does not exist', self.name)
         self._written.clear()
-        self.files = []
+        self.files.clear()
+        self.files_written = 0
 
     def render(self, buffer: Buffer) -> FlowReturn | None:
         caps = buffer.caps
@@ -245,14 +247,15 @@ class MultiFileSink(BaseSink):
             raise ElementError(f'could not write "{path}": {e.strerror}') from None
         self._props["index"] = index + 1
         self.files.append(path)
-        if path not in self._written:
-            self._written.append(path)
+        self.files_written += 1
         limit = self._props["max-files"]
-        while limit and len(self._written) > limit:
-            old = self._written.popleft()
-            try:
-                os.remove(old)
-            except OSError:
-                pass  # already gone: nothing to keep within the limit
+        if limit and (not self._written or self._written[-1] != path):  # no pattern: the same file again
+            self._written.append(path)
+            while len(self._written) > limit:
+                old = self._written.popleft()
+                try:
+                    os.remove(old)
+                except OSError:
+                    pass  # already gone: nothing to keep within the limit
         if self._props["post-messages"]:
             self.post_element_message("GstMultiFileSink", filename=path, index=index, timestamp=pts)
