@@ -193,4 +193,5 @@ class KafkaCollector(Collector):
             c.close()
 
 
+PROTOCOLS = ("mqtt", "redis", "kafka", "amqp")  # amqp last: RabbitMQ boots slowest
 COLLECTORS = {"mqtt": MqttCollector, "amqp": AmqpCollector, "redis": RedisCollector, "kafka": KafkaCollector}

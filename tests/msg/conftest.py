@@ -14,9 +14,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # for tests.servers when run from anywhere
 
+from tests.msg.collectors import PROTOCOLS  # noqa: E402
 from tests.servers.brokers import SERVERS, BrokerServer  # noqa: E402
 
-PROTOCOLS = ("mqtt", "redis", "kafka", "amqp")
 HERE = Path(__file__).resolve().parent
 
 

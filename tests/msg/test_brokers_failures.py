@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.msg.collectors import COLLECTORS
-from tests.msg.conftest import PROTOCOLS
+from tests.msg.collectors import COLLECTORS, PROTOCOLS
 from tests.servers.brokers import MosquittoServer, RedisServer, free_port
 from vistream.msg import ConfigError, MsgBroker, MsgConsumer
 

@@ -10,8 +10,7 @@ import uuid
 
 import pytest
 
-from tests.msg.collectors import COLLECTORS
-from tests.msg.conftest import PROTOCOLS
+from tests.msg.collectors import COLLECTORS, PROTOCOLS
 from vistream.msg import MsgBroker
 
 OUTAGE_S = 10.0

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.msg.collectors import COLLECTORS
-from tests.msg.conftest import PROTOCOLS
+from tests.msg.collectors import COLLECTORS, PROTOCOLS
 from vistream.meta import BatchMeta, new_frame_meta
 from vistream.meta.event import (
     EventMsgMeta,

@@ -13,7 +13,6 @@ Example::
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -23,6 +22,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+
+def servers_dir() -> Path:
+    """Where test brokers keep their work directories (``$VISTREAM_TEST_SERVERS_DIR`` or a temp dir)."""
+    d = Path(os.environ.get("VISTREAM_TEST_SERVERS_DIR") or Path(tempfile.gettempdir()) / "vistream-test-servers")
+    d.mkdir(parents=True, exist_ok=True)
+    return d
 
 
 def free_port() -> int:
@@ -58,7 +64,7 @@ class BrokerServer:
     def __init__(self, port: int | None = None, workdir: str | None = None) -> None:
         self.port = port or free_port()
         self._own_dir = workdir is None
-        self.workdir = Path(workdir or tempfile.mkdtemp(prefix=f"vistream-{self.name}-"))
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix=f"{self.name}-", dir=servers_dir()))
         self.proc: subprocess.Popen | None = None
         self._log = None
 
@@ -96,7 +102,7 @@ class BrokerServer:
             self.command(), cwd=self.workdir, env=self.env(), stdout=self._log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,
         )
-        (self.workdir / "pid").write_text(str(self.proc.pid))
+        (self.workdir / "pid").write_text(f"{self.proc.pid}\n")
         try:
             wait_port(self.port, self.start_timeout, self.proc, self.name)
             self._wait_ready()
@@ -263,6 +269,7 @@ class RabbitServer(BrokerServer):
             self.epmd = subprocess.Popen(
                 ["epmd", "-port", str(self.epmd_port), "-address", "127.0.0.1"], stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            (self.workdir / "epmd.pid").write_text(f"{self.epmd.pid}\n")
             wait_port(self.epmd_port, 5, self.epmd, "epmd")
         return super().start()
 
@@ -299,41 +306,33 @@ SERVERS: dict[str, type[BrokerServer]] = {
 }
 
 
-def main(argv: list[str]) -> int:
-    """``python -m tests.servers.brokers start|stop STATE_DIR``: start all available servers (for CI)."""
-    if len(argv) != 2 or argv[0] not in ("start", "stop"):
-        print("usage: brokers.py start|stop STATE_DIR", file=sys.stderr)
-        return 2
-    state_dir = Path(argv[1])
-    state_file = state_dir / "servers.json"
-    if argv[0] == "start":
-        state_dir.mkdir(parents=True, exist_ok=True)
-        state = {}
-        for proto, cls in SERVERS.items():
-            if not cls.available():
-                print(f"{cls.name}: not installed, skipped", file=sys.stderr)
-                continue
-            srv = cls(workdir=str(state_dir / proto))
-            (state_dir / proto).mkdir(exist_ok=True)
-            srv.start()
-            state[proto] = srv.describe() | ({"epmd_pid": srv.epmd.pid} if isinstance(srv, RabbitServer) else {})
-            print(f"{srv.name}: 127.0.0.1:{srv.port} (pid {srv.proc.pid})")
-        state_file.write_text(json.dumps(state, indent=1))
-        return 0
-    if not state_file.exists():
-        return 0
-    for proto, info in json.loads(state_file.read_text()).items():
-        for key in ("pid", "epmd_pid"):
-            pid = info.get(key)
-            if pid:
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def stop_leftovers() -> int:
+    """Stop test brokers an interrupted run left behind (by the PIDs their work directories recorded, and
+    only if that PID still runs a broker from that directory); returns how many were stopped."""
+    stopped = 0
+    for pidfile in servers_dir().glob("*/*pid"):
+        for line in pidfile.read_text().split():
+            pid = int(line)
+            cmd = _cmdline(pid)
+            workdir = str(pidfile.parent)
+            markers = ("epmd",) if pidfile.name == "epmd.pid" else (workdir, "rabbitmq", "tansu")
+            if cmd and any(m in cmd for m in markers):
                 try:
                     os.killpg(pid, signal.SIGTERM)
-                except ProcessLookupError:
+                    stopped += 1
+                except (ProcessLookupError, PermissionError):
                     pass
-        print(f"{proto}: stopped")
-    state_file.unlink()
-    return 0
+        shutil.rmtree(pidfile.parent, ignore_errors=True)
+    return stopped
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    print(f"stopped {stop_leftovers()} leftover test broker(s)")
+    sys.exit(0)
