@@ -82,7 +82,7 @@ class InferResult:
 class InferEngine:
     """DeepStream ``nvinfer`` semantics on NumPy frames and a :class:`~vistream.meta.BatchMeta`.
 
-    ``InferEngine(config, overrides=None, *, threads=None, backend=None)``: ``config`` is an nvinfer config
+    ``InferEngine(config, overrides=None, *, threads=None, backend=None, overlap=True)``: ``config`` is an nvinfer config
     path or an :class:`~vistream.infer.config.InferConfig`; ``overrides`` are element properties
     (``unique-id``, ``process-mode``, ``infer-on-gie-id``, ``infer-on-class-ids``, ``batch-size``,
     ``interval``, ``model-engine-file``, ``raw-output-file-write``) or config keys; ``threads`` sets ONNX
@@ -103,7 +103,9 @@ class InferEngine:
     skips frames per source. Returns the number of images inferred.
 
     ``infer_arrays(frames)`` is the pipeline-free entry point: one result per frame (``Detections`` with
-    ``data["labels"]``, a list of ``LabelInfo`` or a ``SegmentationMeta``).
+    ``data["labels"]``, a list of ``LabelInfo`` or a ``SegmentationMeta``). ``reset(source_id)`` forgets a
+    stream's interval count and cached classifier results (EOS); ``close()`` stops the overlap thread.
+    One engine serves one caller at a time (it keeps per-source state and a reused input buffer).
 
     >>> eng = InferEngine("samples/configs/config_infer_primary_yoloX.txt", {"unique-id": 1})  # doctest: +SKIP
     >>> eng.process([rgb_frame], batch_meta)  # doctest: +SKIP
