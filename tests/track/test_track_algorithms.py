@@ -180,3 +180,10 @@ def test_assign_maximises_total_score_within_valid_pairs():
     assert dict(zip(r.tolist(), c.tolist(), strict=True)) == {0: 1, 1: 0}  # 0.8 + 0.85 > 0.9 + 0.1
     r, c = assign(score, np.array([[True, False], [False, False]]))
     assert r.tolist() == [0] and c.tolist() == [0]
+
+
+def test_degenerate_boxes_are_ignored():
+    trk = SORTTracker(sort_config())
+    out = trk.update(dets([box(100, 100), [50, 50, 50, 90], [np.nan, 0, 10, 10], [30, 30, 20, 40]]))
+    assert out.data["det_index"].tolist() == [0]
+    assert trk.num_targets == 1

@@ -31,7 +31,7 @@ def test_values_are_read_into_the_config():
     assert cfg.reid.infer_dims == (256, 128, 3)
     # onnxFile is resolved against the config's folder
     assert cfg.reid.onnx_file.endswith("samples/models/person_reid_retail_0248.onnx")
-    assert config_to_dict(cfg)["reid"]["reid_history_size"] == 50
+    assert config_to_dict(cfg)["reid"]["reid_history_size"] == 20
 
 
 def test_algorithm_inferred_like_deepstream():

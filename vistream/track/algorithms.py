@@ -174,7 +174,10 @@ class StreamTracker:
         det_of_track = np.full(self.num_targets, -1, np.int64)
         self._det_feats = None
         if infer_done:
-            keep = detections.confidence >= self.cfg.min_detector_confidence
+            xyxy = detections.xyxy
+            # boxes without area (or with NaN) cannot be tracked: they never match and would poison the filter
+            keep = (detections.confidence >= self.cfg.min_detector_confidence) & np.isfinite(xyxy).all(1) \
+                & (xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1])
             det_idx = np.flatnonzero(keep)
             dets = detections[det_idx] if len(det_idx) < n_det else detections
             feats = self._features(dets, frame)
