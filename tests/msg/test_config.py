@@ -84,3 +84,27 @@ def test_adapter_config_errors(tmp_path):
         cfg.kv_list("proto-cfg")
     with pytest.raises(ConfigError, match=rf"{p}:3: keep-alive must be an integer"):
         cfg.get_int("keep-alive", 60)
+
+
+def test_message_consumer_groups_of_an_app_config(tmp_path):
+    from vistream.msg import consumer_specs, parse_command
+
+    app = tmp_path / "app.txt"
+    app.write_text("[application]\nenable-perf-measurement=1\n"
+                   "[message-consumer0]\nenable=1\nproto-lib=/opt/nvidia/deepstream/lib/libnvds_kafka_proto.so\n"
+                   "conn-str=localhost;9092\nconfig-file=cfg_kafka.txt\nsubscribe-topic-list=a;b\n"
+                   "sensor-list-file=msgconv.txt\n"
+                   "[message-consumer1]\nenable=0\nproto-lib=mqtt\nconn-str=h;1\nsubscribe-topic-list=c\n")
+    (spec,) = consumer_specs(app)
+    assert spec.subscribe_topic_list == ["a", "b"] and spec.conn_str == "localhost;9092"
+    assert spec.config == str(tmp_path / "cfg_kafka.txt") and spec.sensor_list_file == str(tmp_path / "msgconv.txt")
+    app.write_text("[message-consumer0]\nproto-lib=kafka\nconn-str=h;1\n")
+    with pytest.raises(ConfigError, match=r"\[message-consumer0\] needs subscribe-topic-list"):
+        consumer_specs(app)
+    cfg = MsgConvConfig.load(SAMPLES / "msgconv/msgconv_config.txt")
+    cmd = parse_command("t", b'{"command": "add-source", "source": {"uri": "rtsp://cam/1"}, "sensor": {"id": '
+                             b'"HWY_20_AND_LOCUST__EBA__4_11_2018_4_59_59_508_AM_UTC-07_00"}}', cfg)
+    assert (cmd.command, cmd.uri, cmd.source_id, cmd.known) == ("add-source", "rtsp://cam/1", 0, True)
+    assert parse_command("t", b'{"command": "reboot"}').known is False
+    with pytest.raises(ValueError, match="no string 'command'"):
+        parse_command("t", b'{"cmd": 1}')
