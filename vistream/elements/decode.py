@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from fractions import Fraction
 
 import av
@@ -186,8 +187,10 @@ class NvV4l2Decoder(Element):
             if arr.ndim == 2 and self._fmt not in ("NV12", "I420", "GRAY8"):
                 arr = arr[..., None]
             caps = video_caps(self._fmt, frame.width, frame.height, dec.framerate / max(1, drop))
-            ret = self.push(Buffer(arr[None], pts=pts, duration=dec.duration * max(1, drop), caps=caps,
-                                   frame_num=dec.frames_out - 1))
+            out = Buffer(arr[None], pts=pts, duration=dec.duration * max(1, drop), caps=caps,
+                         frame_num=dec.frames_out - 1)
+            out.extra["t_decoded"] = time.monotonic()
+            ret = self.push(out)
             if ret != FlowReturn.OK:
                 return ret
         return FlowReturn.OK

@@ -27,6 +27,7 @@ class _Frame:
     pts: int
     caps: object
     arrived: float
+    produced: float  # when the decoder made it (for latency), else when it arrived
 
 
 @dataclass
@@ -145,7 +146,8 @@ class NvStreamMux(Element):
             if st is None or st.eos:
                 return FlowReturn.EOS
             for i in range(len(frames)):
-                st.frames.append(_Frame(frames[i], buffer.pts if i == 0 else -1, buffer.caps, now))
+                st.frames.append(_Frame(frames[i], buffer.pts if i == 0 else -1, buffer.caps, now,
+                                        buffer.extra.get("t_decoded", now)))
             self._cond.notify_all()
             limit = max(2, 2 * self._quota())
             if self._props["live-source"]:
@@ -299,6 +301,7 @@ class NvStreamMux(Element):
                 source_id=st.source_id, batch_id=i, pad_index=st.source_id, frame_num=num,
                 buf_pts=fr.pts, ntp_timestamp=now_ns if attach_ts else 0,
                 source_frame_width=w, source_frame_height=h, pipeline_width=tw, pipeline_height=th,
+                ingest_time=fr.produced,
             ))
         data = stack_frames(frames)
         self.batches += 1

@@ -105,8 +105,10 @@ class UriDecodeBin(SourceElement):
                         arr = frame.to_ndarray(format=AV_FORMATS[fmt])
                         out_caps = video_caps(fmt, frame.width, frame.height, dec.framerate / max(1, drop))
                         last_end = pts + dec.duration
-                        yield Buffer(arr[None], pts=pts, duration=dec.duration * max(1, drop), caps=out_caps,
+                        out = Buffer(arr[None], pts=pts, duration=dec.duration * max(1, drop), caps=out_caps,
                                      frame_num=frame_num)
+                        out.extra["t_decoded"] = time.monotonic()
+                        yield out
                         frame_num += 1
             except ElementError:
                 if local or not self._should_retry(0):

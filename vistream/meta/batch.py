@@ -196,6 +196,7 @@ class FrameMeta:
     frame_user_meta_list: list[UserMeta] = field(default_factory=list)
     bInferDone: int = 0  # noqa: N815 - pyds name
     misc_frame_info: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
+    ingest_time: float = 0.0  # time.monotonic() when the decoder produced the frame (latency measurement)
 
     @property
     def num_obj_meta(self) -> int:
