@@ -115,7 +115,7 @@ class NvV4l2Decoder(Element):
 
     FACTORY = "nvv4l2decoder"
     ALIASES = ("avdec_h264", "avdec_h265", "avdec_mpeg4", "avdec_mjpeg", "avdec_vp9", "avdec_vp8", "avdec_av1",
-               "nvjpegdec", "jpegdec", "nvdec", "vp9dec", "vp8dec")
+               "nvdec", "vp9dec", "vp8dec")
     KLASS = "Codec/Decoder/Video"
     DESCRIPTION = "Decode video streams (FFmpeg on the CPU; NVDEC on NVIDIA GPUs)"
     PAD_TEMPLATES = (

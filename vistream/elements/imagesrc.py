@@ -154,7 +154,7 @@ class ImageDec(Element):
     ``multifilesrc ! pngdec`` launch lines written for GStreamer work unchanged."""
 
     FACTORY = "pngdec"
-    ALIASES = ("nvimagedec", "imagedec")
+    ALIASES = ("nvimagedec", "imagedec", "jpegdec", "nvjpegdec")
     KLASS = "Codec/Decoder/Image"
     DESCRIPTION = "Decode still images (PNG, JPEG, BMP, ...) to raw video"
     PAD_TEMPLATES = (PadTemplate("sink", PadDirection.SINK, PadPresence.ALWAYS, "image/png;image/jpeg;video/x-raw"),
