@@ -185,3 +185,14 @@ class-attrs-2:
     y.write_text("property:\n  batch-size: 1\n  bogus: 2\n")
     with pytest.warns(UserWarning, match=rf"{y.name}:3: unknown key 'bogus'"):
         load_infer_config(y)
+
+
+def test_legacy_and_unsupported_keys(tmp_path):
+    p = write(tmp_path, "[property]\nis-classifier=1\nenable-dbscan=1\nuff-input-dims=3;257;257;1\n"
+                        "parse-bbox-instance-mask-func-name=parse_masks\nworkspace-size=2048\nmean-file=mean.ppm\n")
+    with pytest.warns(UserWarning, match=r":7: mean-file is not supported \(subtract a mean image"):
+        cfg = load_infer_config(p)
+    assert (cfg.network_type, cfg.cluster_mode, cfg.infer_dims, cfg.network_input_order) == (1, 1, [3, 257, 257], 1)
+    assert cfg.parse_bbox_func_name == "parse_masks"
+    with pytest.raises(ConfigError, match=r":2: input-dims: expected 4 values"):
+        load_infer_config(write(tmp_path, "[property]\ninput-dims=3;224;224\n"))

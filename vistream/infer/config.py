@@ -230,12 +230,32 @@ PROPERTY_KEYS: dict[str, Callable[[str], Any]] = {
 # Legacy and DeepStream-only keys that say how TensorRT builds its engine: accepted without a warning, no effect.
 IGNORED_PROPERTY_KEYS = frozenset({
     "workspace-size", "enable-dla", "use-dla-core", "force-implicit-batch-dim", "uff-input-order",
-    "uff-input-blob-name", "uff-input-dims", "input-dims", "engine-create-func-name", "custom-network-config",
+    "uff-input-blob-name", "engine-create-func-name", "custom-network-config",
     "output-io-formats", "layer-device-precision", "tensor-meta-pool-size", "scaling-compute-hw",
-    "disable-output-host-copy", "crop-objects-to-roi-boundary", "mean-file", "is-classifier",
-    "parse-func", "enable-dbscan", "clip-object-outside-roi", "dump-input-tensor", "dump-output-tensor",
-    "symmetric-padding-value", "enable-tensor-rt-fp16",
+    "disable-output-host-copy", "crop-objects-to-roi-boundary", "parse-func", "clip-object-outside-roi",
+    "dump-input-tensor", "dump-output-tensor", "enable-tensor-rt-fp16", "output-instance-mask",
 })
+# Known DeepStream keys that vistream does not implement: a warning says so (the value is ignored).
+UNSUPPORTED_PROPERTY_KEYS = {
+    "mean-file": "subtract a mean image: use offsets (per-channel means) instead",
+    "input-tensor-from-meta": "tensors from nvdspreprocess are not supported; nvinfer does its own pre-processing",
+}
+
+
+def _legacy(key: str, value: str) -> list[tuple[str, str]] | None:
+    """Deprecated DeepStream keys rewritten to their current form, or None."""
+    if key == "is-classifier":
+        return [("network-type", "1")] if _bool(value) else []
+    if key == "enable-dbscan":
+        return [("cluster-mode", "1")] if _bool(value) else []
+    if key in ("input-dims", "uff-input-dims"):  # c;h;w;order
+        parts = [p for p in re.split(r"[;,]", value) if p.strip()]
+        if len(parts) != 4:
+            raise ValueError(f"expected 4 values c;h;w;order, got {len(parts)}")
+        return [("infer-dims", ";".join(parts[:3])), ("network-input-order", parts[3])]
+    if key == "parse-bbox-instance-mask-func-name":
+        return [("parse-bbox-func-name", value)]
+    return None
 PATH_KEYS = ("onnx-file", "model-file", "model-engine-file", "tlt-encoded-model", "proto-file", "int8-calib-file",
              "labelfile-path", "custom-lib-path")
 
@@ -391,6 +411,17 @@ def apply_overrides(cfg: InferConfig, overrides: Mapping[str, Any]) -> InferConf
 
 def _set_property(cfg: InferConfig, key: str, value: str, where: str, base: Path, override: bool = False) -> None:
     if key in IGNORED_PROPERTY_KEYS:
+        return
+    if key in UNSUPPORTED_PROPERTY_KEYS:
+        warnings.warn(f"{where}: {key} is not supported ({UNSUPPORTED_PROPERTY_KEYS[key]}); ignored", stacklevel=3)
+        return
+    try:
+        rewritten = _legacy(key, value)
+    except ValueError as e:
+        raise ConfigError(f"{where}: {key}: {e}") from None
+    if rewritten is not None:
+        for new_key, new_value in rewritten:
+            _set_property(cfg, new_key, new_value, where, base, override)
         return
     parser = PROPERTY_KEYS.get(key)
     if parser is None:

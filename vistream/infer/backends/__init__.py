@@ -51,3 +51,4 @@ def create_backend(name: str, model_path: str, **kwargs) -> Backend:
 
 def available_backends() -> list[str]:
     return sorted({"onnxruntime", *_REGISTRY})
+from vistream.infer.backends import torch_cuda as _torch_cuda  # noqa: E402,F401  registers backend=torch (torch loads on use)

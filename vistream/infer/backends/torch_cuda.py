@@ -1,0 +1,181 @@
+"""PyTorch backend (``backend=torch`` in an nvinfer config): the ONNX model converted with onnx2torch, run on a
+CUDA device in FP16 (``network-mode=2``) or FP32, with one CUDA graph captured per batch size.
+
+The conversion upgrades old opsets (< 13) with ONNX's version converter first (UltraFace and the DeepLab
+sample are opset 9). Quantised graphs (QuantizeLinear/DequantizeLinear, e.g. the MobileNetV2 sample) do not
+convert: the error names the operator and says to use ``backend=onnxruntime``.
+
+``infer(batch)`` takes a float32 NumPy batch (the :class:`~vistream.infer.backends.Backend` contract) and
+returns NumPy outputs; ``infer_tensor(x)`` takes and returns device tensors (the GPU pipeline keeps the input
+on the GPU and downloads only the outputs).
+
+>>> be = TorchCudaBackend("samples/models/yolox_nano_416_coco.onnx", precision=2)   # doctest: +SKIP
+>>> be.input_shape, be.max_batch, be.dtype                                         # doctest: +SKIP
+((None, 3, 416, 416), 0, torch.float16)
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from vistream.infer.backends import register_backend
+from vistream.infer.config import ConfigError
+
+# Batch sizes above this run eagerly (graphs hold their own copy of every activation).
+MAX_GRAPH_BATCH = 256
+GRAPH_ENV = "VISTREAM_CUDA_GRAPHS"  # 0 disables CUDA graphs (debugging, profiling)
+
+
+def _dim(d) -> int | None:
+    v = getattr(d, "dim_value", 0)
+    return int(v) if v and v > 0 else None
+
+
+class TorchCudaBackend:
+    """One converted model on one device. ``device="cpu"`` runs it on the CPU in FP32 (parity tests)."""
+
+    def __init__(self, model_path: str, *, key: str = "onnx-file", threads: int = 2, precision: int = 0,
+                 device_id: int = 0, device: str | None = None, cuda_graphs: bool | None = None) -> None:
+        try:
+            import onnx
+            import torch
+            from onnx import version_converter
+        except ImportError as e:
+            raise ConfigError(f"{key}: backend=torch needs PyTorch and onnx ({e}); "
+                              "install the GPU extra: pip install 'vistream[gpu]'") from None
+        try:
+            import onnx2torch
+        except ImportError as e:
+            raise ConfigError(f"{key}: backend=torch needs onnx2torch ({e}); "
+                              "install the GPU extra: pip install 'vistream[gpu]'") from None
+        p = Path(model_path)
+        if not model_path or not p.is_file():
+            raise ConfigError(f"{key}: model file not found: {p}")
+        if device is None:
+            if not torch.cuda.is_available():
+                raise ConfigError(f"{key}: backend=torch runs on CUDA but PyTorch {torch.__version__} sees no GPU; "
+                                  "use backend=onnxruntime on this machine")
+            if device_id >= torch.cuda.device_count():
+                raise ConfigError(f"{key}: gpu-id={device_id} but only {torch.cuda.device_count()} CUDA device(s)")
+            device = f"cuda:{device_id}"
+        self.device = torch.device(device)
+        torch.set_num_threads(max(1, int(threads))) if self.device.type == "cpu" else None
+        try:
+            proto = onnx.load(str(p))
+        except Exception as e:
+            raise ConfigError(f"{key}: cannot load {p} as an ONNX model: {str(e).splitlines()[0][:300]}") from None
+        graph_inputs = [i for i in proto.graph.input if i.name not in {t.name for t in proto.graph.initializer}]
+        if len(graph_inputs) != 1:
+            raise ConfigError(f"{key}: {p.name} has {len(graph_inputs)} inputs; nvinfer models take one image input")
+        inp = graph_inputs[0]
+        if inp.type.tensor_type.elem_type != onnx.TensorProto.FLOAT:
+            raise ConfigError(f"{key}: {p.name} input '{inp.name}' is not float32")
+        dims = tuple(_dim(d) for d in inp.type.tensor_type.shape.dim)
+        if len(dims) != 4:
+            raise ConfigError(f"{key}: {p.name} input '{inp.name}' has rank {len(dims)}; an image input of rank 4 "
+                              "(NCHW or NHWC) is expected")
+        self.input_name = inp.name
+        self.output_names = [o.name for o in proto.graph.output]
+        out_shapes = {o.name: tuple(_dim(d) for d in o.type.tensor_type.shape.dim) for o in proto.graph.output}
+        opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 13)
+        if opset < 13:
+            try:
+                proto = version_converter.convert_version(proto, 13)
+            except Exception as e:
+                raise ConfigError(f"{key}: {p.name} is opset {opset} and could not be upgraded for onnx2torch "
+                                  f"({str(e).splitlines()[0][:200]}); use backend=onnxruntime") from None
+        try:
+            module = onnx2torch.convert(proto)
+        except NotImplementedError as e:
+            raise ConfigError(f"{key}: {p.name} cannot run on backend=torch: onnx2torch: {e}; "
+                              "use backend=onnxruntime for this model") from None
+        self.dtype = torch.float16 if (precision in (1, 2) and self.device.type == "cuda") else torch.float32
+        if precision == 1:
+            warnings.warn(f"{key}: network-mode=1 (INT8) needs TensorRT calibration; backend=torch runs FP16",
+                          stacklevel=3)
+        self.module = module.eval().to(self.device, self.dtype)
+        self._torch = torch
+        # The batch dimension: dynamic when the converted graph gives per-image results for a batch of 2.
+        self.max_batch = self._probe_batch(dims)
+        self.input_shape = ((None if self.max_batch == 0 else dims[0]),) + dims[1:]
+        self.output_shapes = {n: ((None,) + s[1:] if self.max_batch == 0 and s else s) for n, s in out_shapes.items()}
+        if cuda_graphs is None:
+            cuda_graphs = os.environ.get(GRAPH_ENV, "1") != "0"
+        self.cuda_graphs = bool(cuda_graphs) and self.device.type == "cuda"
+        self._graphs: dict[int, tuple] = {}
+
+    def _probe_batch(self, dims) -> int:
+        torch = self._torch
+        shape1 = tuple(d or 1 for d in dims)
+        if dims[0] not in (None, 1):
+            return dims[0]
+        g = torch.Generator(device="cpu").manual_seed(0)
+        x = (torch.rand((2,) + shape1[1:], generator=g) * 255).to(self.device, self.dtype)
+        with torch.inference_mode():
+            try:
+                both = self._run(x)
+                one = self._run(x[1:2])
+            except Exception:
+                return 1
+        for name in self.output_names:
+            a, b = both[name], one[name]
+            if a.shape[0] != 2 or a.shape[1:] != b.shape[1:]:
+                return 1
+            tol = 5e-2 if self.dtype == torch.float16 else 1e-3
+            if not torch.allclose(a[1:2].float(), b.float(), rtol=tol, atol=tol * max(1.0, b.abs().max().item())):
+                return 1
+        return 0
+
+    def _run(self, x):
+        out = self.module(x)
+        if not isinstance(out, (tuple, list)):
+            out = (out,)
+        return dict(zip(self.output_names, out, strict=True))
+
+    def _graph(self, x):
+        """Replay (capturing on first use) a CUDA graph for this input shape; returns its static outputs."""
+        torch = self._torch
+        key = tuple(x.shape)
+        entry = self._graphs.get(key)
+        if entry is None:
+            static_in = x.clone()
+            s = torch.cuda.Stream(self.device)
+            s.wait_stream(torch.cuda.current_stream(self.device))
+            with torch.cuda.stream(s), torch.inference_mode():
+                for _ in range(2):  # warm-up outside the graph (cuDNN algorithm choice, lazy init)
+                    self._run(static_in)
+            torch.cuda.current_stream(self.device).wait_stream(s)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph), torch.inference_mode():
+                static_out = self._run(static_in)
+            entry = self._graphs[key] = (graph, static_in, static_out)
+        graph, static_in, static_out = entry
+        static_in.copy_(x)
+        graph.replay()
+        return static_out
+
+    def infer_tensor(self, x) -> dict:
+        """Run a device tensor batch (any float dtype; cast to the model's); returns device tensors. Outputs of a
+        CUDA-graph replay are reused by the next call of the same batch size: copy them before then."""
+        torch = self._torch
+        x = x.to(self.device, self.dtype, non_blocking=True)
+        if self.max_batch == 1 and x.shape[0] > 1:
+            parts = [self.infer_tensor(x[i:i + 1]) for i in range(x.shape[0])]
+            return {n: torch.cat([p[n] for p in parts]) for n in self.output_names}
+        if self.cuda_graphs and x.shape[0] <= MAX_GRAPH_BATCH:
+            return self._graph(x)
+        with torch.inference_mode():
+            return self._run(x)
+
+    def infer(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        torch = self._torch
+        x = torch.from_numpy(np.ascontiguousarray(batch, np.float32))
+        out = self.infer_tensor(x)
+        return {n: t.float().cpu().numpy() for n, t in out.items()}
+
+
+register_backend("torch", TorchCudaBackend)
