@@ -51,6 +51,7 @@ def _here(item) -> bool:
     return HERE in Path(str(item.fspath)).resolve().parents
 
 
+@pytest.hookimpl(trylast=True)  # after -m / -k deselection: no brokers for deselected server tests
 def pytest_collection_modifyitems(session, config, items):
     global _pool
     mine = [it for it in items if _here(it) and it.get_closest_marker("server")]

@@ -184,3 +184,25 @@ def test_publish_does_not_wait_for_a_slow_broker(tmp_path):
     assert elapsed < 0.45, elapsed  # less than one slow send: nothing waited for the broker
     assert b.flush(10)
     b.close()
+
+
+def test_adapter_from_entry_point(tmp_path, monkeypatch):
+    """An installed package can provide an adapter through the ``vistream.msg_adapters`` entry-point group."""
+    (tmp_path / "fake_adapter_pkg.py").write_text(
+        "class FakeAdapter:\n    protocol = 'fakeproto'\n"
+        "    def __init__(self, conn, config): pass\n"
+        "    def connect(self, timeout): pass\n"
+        "    def publish(self, entries, timeout): return [e.id for e in entries]\n"
+        "    def close(self): pass\n")
+    dist = tmp_path / "fake_adapter_pkg-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: fake-adapter-pkg\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[vistream.msg_adapters]\nfakeproto = fake_adapter_pkg:FakeAdapter\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    cls = resolve_adapter("fakeproto")
+    assert cls.__name__ == "FakeAdapter"
+    b = MsgBroker("fakeproto", "h;1", topic="t", spool_path=tmp_path / "s.db")
+    for i in range(5):
+        b.publish(b"%d" % i)
+    assert b.flush(5) and b.stats.sent == 5
+    b.close()

@@ -66,7 +66,8 @@ class MqttAdapter:
     def connect(self, timeout: float, suffix: str = "") -> None:
         self.close()
         self.client = self._new_client(suffix)
-        self._rc, self._connected = None, False
+        # message ids restart with each client: acks remembered from an old one must not match new ids
+        self._rc, self._connected, self._acked = None, False, set()
         try:
             self.client.connect(self.conn.host, self.conn.port, keepalive=self.keepalive)
         except OSError as e:
