@@ -363,3 +363,11 @@ def test_engine_from_config_object_with_element_properties(tmp_path):
     bm = make_batch([img])
     eng.process([img], bm)
     assert {o.unique_component_id for o in bm.frame_meta_list[0].obj_meta_list} == {11}
+
+
+def test_duplicate_batch_ids_are_refused(pgie):
+    img = np.zeros((32, 32, 3), np.uint8)
+    bm = make_batch([img, img])
+    bm.frame_meta_list[1].batch_id = 0
+    with pytest.raises(ValueError, match=r"share batch_id values \[0, 0\]"):
+        pgie.process([img, img], bm)

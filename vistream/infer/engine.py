@@ -290,6 +290,10 @@ class InferEngine:
 
     def process(self, frames: Sequence[np.ndarray] | np.ndarray, batch_meta: BatchMeta) -> int:
         """Infer one batch and attach the results to ``batch_meta`` in place; returns the number of images run."""
+        ids = [fm.batch_id for fm in batch_meta.frame_meta_list]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"frame metas of one batch share batch_id values {ids}: each frame needs its own "
+                             "index into frames")
         due = [fm for fm in batch_meta.frame_meta_list if self._due(fm)]
         if not due:
             return 0
