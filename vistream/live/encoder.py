@@ -34,7 +34,9 @@ class LiveEncoder:
         if bitrate:
             ctx.bit_rate = bitrate
         ctx.gop_size = max(1, gop)
-        params = "repeat-headers=1" + (":log-level=error" if codec == "h265" else "")
+        # one slice per frame: sliced threads (zerolatency's default) split access units into several slices,
+        # which RTP clients then decode as separate, faded pictures
+        params = "repeat-headers=1:" + ("log-level=error" if codec == "h265" else "sliced-threads=0")
         ctx.options = {"preset": preset, "tune": "zerolatency", "threads": str(threads), "bframes": "0",
                        f"{'x264' if codec == 'h264' else 'x265'}-params": params}
         ctx.open()
