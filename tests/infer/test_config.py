@@ -149,6 +149,7 @@ def test_syntax_errors(tmp_path):
 
 
 def test_element_property_overrides(tmp_path):
+    assert load_infer_config(PGIE, {"infer-on-class-ids": "1:2:4"}).operate_on_class_ids == [1, 2, 4]
     cfg = load_infer_config(PGIE, {"unique-id": 5, "infer-on-gie-id": 2, "infer-on-class-ids": [0, 2],
                                    "process-mode": 2, "batch-size": 8, "interval": 3, "raw_output_file_write": True,
                                    "config-file-path": str(PGIE)})

@@ -173,9 +173,12 @@ def _str(v: str) -> str:
     return v.strip()
 
 
-def _list(conv: Callable[[str], Any]) -> Callable[[str], list]:
+def _list(conv: Callable[[str], Any], seps: str = ";,:") -> Callable[[str], list]:
+    """``a;b;c`` (config files), ``a:b:c`` (element properties such as infer-on-class-ids) or ``a,b,c``."""
+    pattern = f"[{re.escape(seps)}]"
+
     def parse(v: str) -> list:
-        return [conv(p) for p in re.split(r"[;,]", v.strip()) if p.strip()]
+        return [conv(p) for p in re.split(pattern, v.strip()) if p.strip()]
     return parse
 
 
@@ -215,7 +218,7 @@ PROPERTY_KEYS: dict[str, Callable[[str], Any]] = {
     "pad-value": _float,
     "batch-size": _min(_int, 1), "network-mode": _choice(0, 1, 2, 3),
     "network-type": _choice(DETECTOR, CLASSIFIER, SEGMENTATION, INSTANCE_SEGMENTATION, OTHER),
-    "output-blob-names": _list(_str), "output-tensor-meta": _bool, "num-detected-classes": _min(_int, 0),
+    "output-blob-names": _list(_str, ";"), "output-tensor-meta": _bool, "num-detected-classes": _min(_int, 0),
     "segmentation-threshold": _float, "segmentation-output-order": _choice(0, 1),
     "process-mode": _choice(PROCESS_MODE_FULL_FRAME, PROCESS_MODE_OBJECTS), "gie-unique-id": _min(_int, 0),
     "operate-on-gie-id": _int, "operate-on-class-ids": _list(_int), "filter-out-class-ids": _list(_int),

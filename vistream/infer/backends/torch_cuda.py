@@ -30,6 +30,40 @@ MAX_GRAPH_BATCH = 256
 GRAPH_ENV = "VISTREAM_CUDA_GRAPHS"  # 0 disables CUDA graphs (debugging, profiling)
 
 
+def _free_batch(proto, input_name: str):
+    """A copy of the graph with a symbolic batch dimension: exporters often bake batch 1 into the input and into
+    ``Reshape`` targets (YOLOX: ``[1, 85, -1]``); a leading 1 there becomes 0 (copy the input's dim). The result
+    is used only if a batch of 2 reproduces the single-image outputs (checked by the caller)."""
+    import onnx
+    from onnx import numpy_helper
+
+    proto = onnx.ModelProto.FromString(proto.SerializeToString())
+    for i in proto.graph.input:
+        if i.name == input_name:
+            i.type.tensor_type.shape.dim[0].dim_param = "batch"
+    inits = {t.name: t for t in proto.graph.initializer}
+    consts = {n.output[0]: n for n in proto.graph.node if n.op_type == "Constant"}
+    for node in proto.graph.node:
+        if node.op_type != "Reshape" or len(node.input) < 2:
+            continue
+        name = node.input[1]
+        if name in inits:
+            arr = numpy_helper.to_array(inits[name]).copy()
+            if arr.ndim == 1 and arr.size > 1 and arr[0] == 1:
+                arr[0] = 0
+                inits[name].CopyFrom(numpy_helper.from_array(arr, name))
+        elif name in consts:
+            attr = consts[name].attribute[0]
+            arr = numpy_helper.to_array(attr.t).copy()
+            if arr.ndim == 1 and arr.size > 1 and arr[0] == 1:
+                arr[0] = 0
+                attr.t.CopyFrom(numpy_helper.from_array(arr))
+    for o in proto.graph.output:
+        if o.type.tensor_type.shape.dim:
+            o.type.tensor_type.shape.dim[0].dim_param = "batch"
+    return proto
+
+
 def _dim(d) -> int | None:
     v = getattr(d, "dim_value", 0)
     return int(v) if v and v > 0 else None
@@ -88,19 +122,25 @@ class TorchCudaBackend:
             except Exception as e:
                 raise ConfigError(f"{key}: {p.name} is opset {opset} and could not be upgraded for onnx2torch "
                                   f"({str(e).splitlines()[0][:200]}); use backend=onnxruntime") from None
-        try:
-            module = onnx2torch.convert(proto)
-        except NotImplementedError as e:
-            raise ConfigError(f"{key}: {p.name} cannot run on backend=torch: onnx2torch: {e}; "
-                              "use backend=onnxruntime for this model") from None
         self.dtype = torch.float16 if (precision in (1, 2) and self.device.type == "cuda") else torch.float32
         if precision == 1:
             warnings.warn(f"{key}: network-mode=1 (INT8) needs TensorRT calibration; backend=torch runs FP16",
                           stacklevel=3)
-        self.module = module.eval().to(self.device, self.dtype)
         self._torch = torch
-        # The batch dimension: dynamic when the converted graph gives per-image results for a batch of 2.
-        self.max_batch = self._probe_batch(dims)
+        self.max_batch = 1
+        if dims[0] in (None, 1):  # try a dynamic batch first; keep it only when it gives per-image results
+            try:
+                self.module = self._convert(onnx2torch, _free_batch(proto, inp.name), key, p)
+                self.max_batch = self._probe_batch(dims)
+            except ConfigError:
+                raise
+            except Exception:
+                self.max_batch = 1
+        if self.max_batch == 1 or dims[0] not in (None, 1):
+            self.module = self._convert(onnx2torch, proto, key, p)
+            self.max_batch = 0 if dims[0] is None else dims[0]
+            if dims[0] is None and self._probe_batch(dims) != 0:
+                self.max_batch = 1
         self.input_shape = ((None if self.max_batch == 0 else dims[0]),) + dims[1:]
         self.output_shapes = {n: ((None,) + s[1:] if self.max_batch == 0 and s else s) for n, s in out_shapes.items()}
         if cuda_graphs is None:
@@ -108,11 +148,18 @@ class TorchCudaBackend:
         self.cuda_graphs = bool(cuda_graphs) and self.device.type == "cuda"
         self._graphs: dict[int, tuple] = {}
 
+    def _convert(self, onnx2torch, proto, key: str, p: Path):
+        try:
+            module = onnx2torch.convert(proto)
+        except NotImplementedError as e:
+            raise ConfigError(f"{key}: {p.name} cannot run on backend=torch: onnx2torch: {e}; "
+                              "use backend=onnxruntime for this model") from None
+        return module.eval().to(self.device, self.dtype)
+
     def _probe_batch(self, dims) -> int:
+        """0 when a batch of 2 gives each image's own outputs, else 1."""
         torch = self._torch
         shape1 = tuple(d or 1 for d in dims)
-        if dims[0] not in (None, 1):
-            return dims[0]
         g = torch.Generator(device="cpu").manual_seed(0)
         x = (torch.rand((2,) + shape1[1:], generator=g) * 255).to(self.device, self.dtype)
         with torch.inference_mode():
