@@ -10,6 +10,7 @@ COMMANDS = {
     "inspect": ("vistream.tools.inspect", "List elements, or show one element's pads and properties"),
     "demo": ("vistream.tools.demo", "Detect, track and draw on a sample clip into an annotated MP4"),
     "app": ("vistream.app.runner", "Run a deepstream-app configuration file"),
+    "bench": ("vistream.tools.bench", "Measure a pipeline: FPS, per-element time, latency, CPU, memory"),
     "eval-mot": ("vistream.track.evaluate", "Score trackers on MOTChallenge detections and ground truth"),
 }
 

@@ -642,7 +642,7 @@ class SourceElement(Element):
         gen = None
         try:
             gen = self.produce()
-            for buffer in gen:
+            for buffer in _timed(gen, self):
                 if self._stopping:
                     return
                 if self._eos_requested:
@@ -669,6 +669,19 @@ class SourceElement(Element):
                     print(traceback.format_exc(), file=sys.stderr)
         if not self._stopping:
             self._send_eos_once()
+
+
+def _timed(gen: Iterator[Buffer], element: Element) -> Iterator[Buffer]:
+    """Iterate a source's generator, adding the time spent producing to ``element.proc_ns``."""
+    while True:
+        t0 = time.perf_counter_ns()
+        try:
+            item = next(gen)
+        except StopIteration:
+            return
+        finally:
+            element.proc_ns += time.perf_counter_ns() - t0
+        yield item
 
 
 SINK_ANY = PadTemplate("sink", PadDirection.SINK, PadPresence.ALWAYS, "ANY")

@@ -130,6 +130,14 @@ class NvStreamMux(Element):
             self._cond.notify_all()
 
     # --- input --------------------------------------------------------------------------------------------
+    def _process(self, pad: Pad, buffer: Buffer) -> FlowReturn:
+        # Inputs only queue frames (and may wait for room): not counted as busy time; batching is (in _loop).
+        try:
+            return self.chain(pad, buffer)
+        except Exception as e:
+            self.post_error(f"{type(e).__name__}: {e}", traceback.format_exc())
+            return FlowReturn.ERROR
+
     def _quota(self) -> int:
         q = self._props["max-same-source-frames"]
         if q:
@@ -210,7 +218,10 @@ class NvStreamMux(Element):
                     ended = self._newly_ended()
                     self._cond.notify_all()
                 if batch:
-                    ret = self.push(self._make_buffer(batch))
+                    t0 = time.perf_counter_ns()
+                    out = self._make_buffer(batch)
+                    self.proc_ns += time.perf_counter_ns() - t0
+                    ret = self.push(out)
                     if ret not in (FlowReturn.OK, FlowReturn.NOT_LINKED):
                         if ret == FlowReturn.ERROR:
                             self._send_eos_once()
