@@ -264,3 +264,18 @@ def test_element_properties_from_python():
 def test_buffer_is_hashable_for_pyds_style_code():
     b = Buffer(np.zeros((1, 2, 2, 3), np.uint8))
     assert hash(b) == id(b)
+
+
+def test_iterating_buffers_from_an_appsink(traffic_clip):
+    from vistream import Pipeline
+
+    with Pipeline.from_launch(f"filesrc location={traffic_clip} ! qtdemux ! nvv4l2decoder ! m.sink_0 "
+                              "nvstreammux name=m batch-size=4 ! appsink name=out") as p:
+        nums = [fm.frame_num for buf in p.buffers() for fm in buf.batch_meta.frame_meta_list]
+    assert nums == list(range(48))
+
+
+def test_iterating_raises_the_error_after_the_stream(tmp_path):
+    p = parse_launch(f"filesrc location={tmp_path}/none.mp4 ! qtdemux ! appsink")
+    with pytest.raises(PipelineError, match="none.mp4"):
+        list(p.buffers())

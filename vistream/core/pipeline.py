@@ -271,6 +271,42 @@ class Pipeline(Element):
             raise PipelineError(err, errors[0].src_name, dbg, errors[1:])
         return warnings
 
+    def buffers(self, sink: str | None = None, timeout: float | None = None) -> Iterator[Any]:
+        """Play and yield every buffer reaching an ``appsink`` (the one named ``sink``, or the only one),
+        until EOS; then go to NULL. An ERROR raises :class:`PipelineError` (after EOS, as :meth:`run`)::
+
+            with parse_launch("... ! nvinfer config-file-path=pgie.txt ! appsink name=out") as p:
+                for buffer in p.buffers():
+                    for frame_meta in buffer.batch_meta.frame_meta_list: ...
+        """
+        sinks = [e for e in self.elements if e.FACTORY == "appsink" and (sink is None or e.name == sink)]
+        if len(sinks) != 1:
+            raise VistreamError(f'pipeline "{self.name}" needs exactly one appsink'
+                                + (f' named "{sink}"' if sink else "") + f" to iterate (found {len(sinks)})")
+        appsink = sinks[0]
+        errors: list[Message] = []
+        self.bus.add_watch(lambda bus, msg: errors.append(msg) if msg.type == MessageType.ERROR else None)
+        if self.set_state(State.PLAYING) == StateChangeReturn.FAILURE:
+            msg = self.bus.timed_pop_filtered(0, MessageType.ERROR)
+            err = msg.parse_error()[0] if msg is not None else VistreamError("state change failed")
+            raise PipelineError(err, msg.src_name if msg is not None else self.name)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            while True:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise TimeoutError(f"no EOS within {timeout} s")
+                sample = appsink.pull_sample(timeout=0.2 if remaining is None else min(0.2, remaining))
+                if sample is not None:
+                    yield sample.get_buffer()
+                elif appsink.sinkpad.eos or not self._any_thread_alive():
+                    break
+        finally:
+            self.set_state(State.NULL)
+        if errors:
+            err, dbg = errors[0].parse_error()
+            raise PipelineError(err, errors[0].src_name, dbg, errors[1:])
+
     def _any_thread_alive(self) -> bool:
         return any(e._thread is not None and e._thread.is_alive() for e in self.elements)
 
