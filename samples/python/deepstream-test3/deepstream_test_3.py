@@ -16,6 +16,8 @@ from pathlib import Path
 from vistream.compat import GLib, Gst, pyds
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+# a batch waits this long for every source (a file source never stalls, so batches are always complete)
+MUXER_BATCH_TIMEOUT_USEC = 4000000
 TILED_OUTPUT_WIDTH = 1280
 TILED_OUTPUT_HEIGHT = 720
 
@@ -126,7 +128,7 @@ def main(args):
     streammux.set_property("width", 1280)
     streammux.set_property("height", 720)
     streammux.set_property("batch-size", number_sources)
-    streammux.set_property("batched-push-timeout", 33000)
+    streammux.set_property("batched-push-timeout", MUXER_BATCH_TIMEOUT_USEC)
     pgie.set_property("config-file-path", str(CONFIGS / "config_infer_primary_yoloX.txt"))
     pgie_batch_size = pgie.get_property("batch-size")
     if pgie_batch_size != number_sources:

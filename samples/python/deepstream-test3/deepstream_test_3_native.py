@@ -35,7 +35,7 @@ def main(args):
     columns = int(math.ceil(n / rows))
     sources = " ".join(f'uridecodebin uri="{uri}" ! m.sink_{i}' for i, uri in enumerate(uris))
     pipeline = vistream.parse_launch(
-        f"{sources} nvstreammux name=m batch-size={n} width=1280 height=720 batched-push-timeout=33000 ! queue ! "
+        f"{sources} nvstreammux name=m batch-size={n} width=1280 height=720 batched-push-timeout=4000000 ! queue ! "
         f'nvinfer name=pgie batch-size={n} config-file-path="{CONFIGS / "config_infer_primary_yoloX.txt"}" ! '
         f"nvmultistreamtiler rows={rows} columns={columns} width=1280 height=720 ! nvvideoconvert ! "
         "nvdsosd process-mode=0 ! nveglglessink qos=0")
