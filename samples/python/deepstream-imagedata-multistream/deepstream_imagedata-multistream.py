@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# ruff: noqa: UP031, UP032 - written in the style of the DeepStream Python apps it mirrors
 """deepstream-imagedata-multistream in the DeepStream Python apps style (vistream.compat's ``Gst``, ``GLib``, ``pyds``).
 
 URIs -> nvstreammux -> nvinfer (YOLOX) -> nvvideoconvert -> capsfilter (RGBA) -> nvmultistreamtiler ->

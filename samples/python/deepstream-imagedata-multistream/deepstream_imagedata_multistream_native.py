@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# ruff: noqa: UP031, UP032 - written in the style of the DeepStream Python apps it mirrors
 """deepstream-imagedata-multistream with vistream's own API: the same pipeline, crops and output as
 ``deepstream_imagedata-multistream.py``; the probe reads the pixels as ``buffer.data[frame_meta.batch_id]``.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# ruff: noqa: UP031, UP032 - written in the style of the DeepStream Python apps it mirrors
 """deepstream-nvdsanalytics with vistream's own API: the same pipeline and output as ``deepstream_nvdsanalytics.py``.
 
     python samples/python/deepstream-nvdsanalytics/deepstream_nvdsanalytics_native.py \

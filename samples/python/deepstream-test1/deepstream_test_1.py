@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# ruff: noqa: UP031, UP032 - written in the style of the DeepStream Python apps it mirrors
 """deepstream-test1 in the DeepStream Python apps style (``Gst``, ``GLib``, ``pyds`` from vistream.compat).
 
 file -> h264parse -> nvv4l2decoder -> nvstreammux -> nvinfer (YOLOX, COCO) -> nvvideoconvert -> nvdsosd -> sink.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# ruff: noqa: UP031, UP032 - written in the style of the DeepStream Python apps it mirrors
 """deepstream-test2 with vistream's own API: the same pipeline and output as ``deepstream_test_2.py``.
 
     python samples/python/deepstream-test2/deepstream_test_2_native.py samples/videos/traffic_overhead_640x360.h264

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# ruff: noqa: UP031, UP032 - written in the style of the DeepStream Python apps it mirrors
 """deepstream-test3 in the DeepStream Python apps style (``Gst``, ``GLib``, ``pyds`` from vistream.compat).
 
 Several URIs (file://, rtsp://, http://) -> one source bin each (uridecodebin behind a ghost pad) ->

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# ruff: noqa: UP031, UP032 - written in the style of the DeepStream Python apps it mirrors
 """deepstream-test3 with vistream's own API: the same pipeline and output as ``deepstream_test_3.py``.
 
     python samples/python/deepstream-test3/deepstream_test_3_native.py clip1.mp4 rtsp://camera/stream
