@@ -29,7 +29,7 @@ def print_colours(pad, info, user_data):
 
 def main(args):
     if len(args) != 2:
-        sys.stderr.write("usage: %s <MP4 file>\n" % args[0])
+        sys.stderr.write(f"usage: {args[0]} <MP4 file>\n")
         return 1
     pipeline = vistream.parse_launch(
         f'filesrc location="{args[1]}" ! qtdemux ! h264parse ! nvv4l2decoder ! '

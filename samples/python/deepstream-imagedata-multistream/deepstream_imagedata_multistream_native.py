@@ -1,5 +1,4 @@
 #!/usr/bin/env python3
-# ruff: noqa: UP031, UP032 - written in the style of the DeepStream Python apps it mirrors
 """deepstream-imagedata-multistream with vistream's own API: the same pipeline, crops and output as
 ``deepstream_imagedata-multistream.py``; the probe reads the pixels as ``buffer.data[frame_meta.batch_id]``.
 
@@ -44,7 +43,7 @@ def save_crops(pad, info, state):
 
 def main(args):
     if len(args) < 3:
-        sys.stderr.write("usage: %s <uri1> [uri2] ... [uriN] <folder to save crops>\n" % args[0])
+        sys.stderr.write(f"usage: {args[0]} <uri1> [uri2] ... [uriN] <folder to save crops>\n")
         return 1
     folder = Path(args[-1])
     uris = [a if "://" in a else Path(a).resolve().as_uri() for a in args[1:-1]]

@@ -1,5 +1,4 @@
 #!/usr/bin/env python3
-# ruff: noqa: UP031, UP032 - written in the style of the DeepStream Python apps it mirrors
 """deepstream-nvdsanalytics with vistream's own API: the same pipeline and output as ``deepstream_nvdsanalytics.py``.
 
     python samples/python/deepstream-nvdsanalytics/deepstream_nvdsanalytics_native.py \
@@ -41,7 +40,7 @@ def print_analytics(pad, info, user_data):
 
 def main(args):
     if len(args) < 2:
-        sys.stderr.write("usage: %s <uri1> [uri2] ... [uriN]\n" % args[0])
+        sys.stderr.write(f"usage: {args[0]} <uri1> [uri2] ... [uriN]\n")
         return 1
     uris = [a if "://" in a else Path(a).resolve().as_uri() for a in args[1:]]
     n = len(uris)

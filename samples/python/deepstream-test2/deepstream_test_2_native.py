@@ -1,5 +1,4 @@
 #!/usr/bin/env python3
-# ruff: noqa: UP031, UP032 - written in the style of the DeepStream Python apps it mirrors
 """deepstream-test2 with vistream's own API: the same pipeline and output as ``deepstream_test_2.py``.
 
     python samples/python/deepstream-test2/deepstream_test_2_native.py samples/videos/traffic_overhead_640x360.h264
@@ -40,7 +39,7 @@ def report(pad, info, user_data):
 
 def main(args):
     if len(args) != 2:
-        sys.stderr.write("usage: %s <H264 elementary stream or MP4 file>\n" % args[0])
+        sys.stderr.write(f"usage: {args[0]} <H264 elementary stream or MP4 file>\n")
         return 1
     demux = "qtdemux ! " if args[1].endswith((".mp4", ".mov")) else ""
     pipeline = vistream.parse_launch(

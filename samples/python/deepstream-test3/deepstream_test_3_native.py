@@ -1,5 +1,4 @@
 #!/usr/bin/env python3
-# ruff: noqa: UP031, UP032 - written in the style of the DeepStream Python apps it mirrors
 """deepstream-test3 with vistream's own API: the same pipeline and output as ``deepstream_test_3.py``.
 
     python samples/python/deepstream-test3/deepstream_test_3_native.py clip1.mp4 rtsp://camera/stream
@@ -28,7 +27,7 @@ def print_counts(pad, info, user_data):
 
 def main(args):
     if len(args) < 2:
-        sys.stderr.write("usage: %s <uri1> [uri2] ... [uriN]\n" % args[0])
+        sys.stderr.write(f"usage: {args[0]} <uri1> [uri2] ... [uriN]\n")
         return 1
     uris = [a if "://" in a else Path(a).resolve().as_uri() for a in args[1:]]
     n = len(uris)
