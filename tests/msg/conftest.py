@@ -57,9 +57,14 @@ def pytest_collection_modifyitems(session, config, items):
     mine = [it for it in items if _here(it) and it.get_closest_marker("server")]
     if mine and _pool is None:
         _pool = BrokerPool()
-    # server tests of this directory last, so their brokers boot while everything else runs
-    last = {id(it) for it in mine}
-    items.sort(key=lambda it: id(it) in last)
+    # server tests of this directory last, those needing RabbitMQ (the slowest to boot) at the very end,
+    # so the brokers boot while everything else runs
+    def needs_rabbit(it) -> bool:
+        params = getattr(getattr(it, "callspec", None), "params", {})
+        return params.get("protocol") == "amqp" or "broker_pool" in getattr(it, "fixturenames", ())
+
+    rank = {id(it): 1 + needs_rabbit(it) for it in mine}
+    items.sort(key=lambda it: rank.get(id(it), 0))
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -67,6 +67,7 @@ class BrokerServer:
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix=f"{self.name}-", dir=servers_dir()))
         self.proc: subprocess.Popen | None = None
         self._log = None
+        self.boot_s = 0.0  # how long the last start took until the server answered
 
     # -- to override ------------------------------------------------------------------------------------
     @classmethod
@@ -98,6 +99,7 @@ class BrokerServer:
         if port_open(self.port):
             raise RuntimeError(f"{self.name}: port {self.port} is already in use")
         self._log = open(self.workdir / f"{self.name}.log", "ab")
+        t0 = time.monotonic()
         self.proc = subprocess.Popen(
             self.command(), cwd=self.workdir, env=self.env(), stdout=self._log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,
@@ -109,6 +111,7 @@ class BrokerServer:
         except Exception as e:
             self.stop()
             raise RuntimeError(f"{e}; log: {self.log_tail()}") from e
+        self.boot_s = time.monotonic() - t0
         return self
 
     def _wait_ready(self) -> None:
