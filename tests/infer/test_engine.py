@@ -371,3 +371,15 @@ def test_duplicate_batch_ids_are_refused(pgie):
     bm.frame_meta_list[1].batch_id = 0
     with pytest.raises(ValueError, match=r"share batch_id values \[0, 0\]"):
         pgie.process([img, img], bm)
+
+
+def test_backend_choice_errors(tmp_path):
+    import onnxruntime as ort
+
+    with pytest.raises(ConfigError, match=r"bad.txt:\d+: backend: unknown backend 'tensorrt'; available: onnxruntime"):
+        InferEngine(_cfg_with(tmp_path, backend="tensorrt"), threads=1)
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        with pytest.raises(ConfigError, match=r"bad.txt:\d+: backend: onnxruntime-cuda needs the onnxruntime-gpu package"):
+            InferEngine(_cfg_with(tmp_path, backend="onnxruntime-cuda"), threads=1)
+    else:
+        assert InferEngine(_cfg_with(tmp_path, backend="onnxruntime-cuda"), threads=1).decoder_name == "yolox"

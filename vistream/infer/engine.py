@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from vistream.infer import decoders
-from vistream.infer.backends import Backend, available_backends, create_backend
+from vistream.infer.backends import Backend, BackendUnavailable, available_backends, create_backend
 from vistream.infer.cluster import cluster
 from vistream.infer.config import (
     CLASSIFIER,
@@ -127,9 +127,12 @@ class InferEngine:
             if cfg.backend not in available_backends():
                 raise ConfigError(f"{cfg.where('backend')}: unknown backend '{cfg.backend}'; available: "
                                   f"{', '.join(available_backends())}")
-            backend = create_backend(cfg.backend, cfg.model_path, key=f"{cfg.where(cfg.model_key)}",
-                                     threads=threads or cfg.num_threads, precision=cfg.network_mode,
-                                     device_id=cfg.gpu_id)
+            try:
+                backend = create_backend(cfg.backend, cfg.model_path, key=f"{cfg.where(cfg.model_key)}",
+                                         threads=threads or cfg.num_threads, precision=cfg.network_mode,
+                                         device_id=cfg.gpu_id)
+            except BackendUnavailable as e:
+                raise ConfigError(f"{cfg.where('backend')}: {e}") from None
         self.backend = backend
         self._setup_input()
         self._setup_outputs()

@@ -1,7 +1,8 @@
 """Inference backends behind one interface (:class:`Backend`).
 
-``onnxruntime`` (CPU, the default) is built in. A CUDA backend (PyTorch) can be added with
-:func:`register_backend` under the name given by the config key ``backend``.
+``onnxruntime`` (CPU, the default) and ``onnxruntime-cuda`` (needs onnxruntime-gpu) are built in. Other
+runtimes (e.g. a PyTorch CUDA backend) are added with :func:`register_backend` under the name given by the
+config key ``backend``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,13 @@ from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+
+from vistream.infer.config import ConfigError
+
+
+class BackendUnavailable(ConfigError):
+    """Raised by a backend factory when it cannot run on this machine (the engine adds the ``backend`` key's
+    file:line)."""
 
 
 @runtime_checkable
@@ -40,15 +48,16 @@ def register_backend(name: str, factory: Callable[..., Backend]) -> None:
 
 
 def create_backend(name: str, model_path: str, **kwargs) -> Backend:
-    if name == "onnxruntime" and name not in _REGISTRY:
-        from vistream.infer.backends.onnxruntime import OnnxRuntimeBackend
+    if name in ("onnxruntime", "onnxruntime-cuda") and name not in _REGISTRY:
+        from vistream.infer.backends.onnxruntime import OnnxRuntimeBackend, cuda_backend
 
         register_backend("onnxruntime", OnnxRuntimeBackend)
+        register_backend("onnxruntime-cuda", cuda_backend)
     if name not in _REGISTRY:
         raise KeyError(name)
     return _REGISTRY[name](model_path, **kwargs)
 
 
 def available_backends() -> list[str]:
-    return sorted({"onnxruntime", *_REGISTRY})
+    return sorted({"onnxruntime", "onnxruntime-cuda", *_REGISTRY})
 from vistream.infer.backends import torch_cuda as _torch_cuda  # noqa: E402,F401  registers backend=torch (torch loads on use)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from vistream.infer.backends import BackendUnavailable
 from vistream.infer.config import ConfigError
 
 # Files that need TensorRT or NVIDIA's TAO decryption and cannot run on ONNX Runtime.
@@ -21,7 +22,8 @@ def _dim(d) -> int | None:
 
 
 class OnnxRuntimeBackend:
-    """One ``onnxruntime.InferenceSession`` per engine.
+    """One ``onnxruntime.InferenceSession`` per engine (``backend=onnxruntime``: CPU; ``backend=onnxruntime-cuda``:
+    CUDA execution provider on ``gpu-id``, with onnxruntime-gpu installed).
 
     Models whose batch dimension is fixed at 1 (all shipped samples) run a batch as consecutive
     ``session.run`` calls on views of the preallocated batch; dynamic-batch models run it in one call.
@@ -32,7 +34,7 @@ class OnnxRuntimeBackend:
     """
 
     def __init__(self, model_path: str, *, key: str = "onnx-file", threads: int = 2, precision: int = 0,
-                 device_id: int = 0, providers: list[str] | None = None) -> None:
+                 device_id: int = 0, providers: list | None = None) -> None:
         p = Path(model_path)
         if not model_path:
             raise ConfigError(f"{key}: no model given (set onnx-file)")
@@ -49,6 +51,11 @@ class OnnxRuntimeBackend:
             # ORT's CPU provider runs the graph's own precision; FP16/INT8 need a quantised/converted model.
             warnings.warn(f"network-mode={precision} ({'INT8' if precision == 1 else 'FP16'}) is not available "
                           "on the ONNX Runtime CPU backend: running the model's own precision", stacklevel=3)
+        if providers and providers[0] == "CUDAExecutionProvider":
+            if "CUDAExecutionProvider" not in ort.get_available_providers():
+                raise BackendUnavailable("onnxruntime-cuda needs the onnxruntime-gpu package and a CUDA GPU; this "
+                                         f"ONNX Runtime offers {ort.get_available_providers()}")
+            providers = [("CUDAExecutionProvider", {"device_id": int(device_id)}), "CPUExecutionProvider"]
         try:
             self.session = ort.InferenceSession(str(p), sess_options=so,
                                                 providers=providers or ["CPUExecutionProvider"])
@@ -86,3 +93,8 @@ class OnnxRuntimeBackend:
         if len(parts) == 1:
             return dict(zip(self.output_names, parts[0], strict=True))
         return {name: np.concatenate([p[j] for p in parts], axis=0) for j, name in enumerate(self.output_names)}
+
+
+def cuda_backend(model_path: str, **kwargs) -> OnnxRuntimeBackend:
+    """``backend=onnxruntime-cuda``."""
+    return OnnxRuntimeBackend(model_path, providers=["CUDAExecutionProvider"], **kwargs)
