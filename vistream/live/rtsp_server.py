@@ -80,6 +80,7 @@ class RtspServer:
         self._lock = threading.Lock()
         self.sent = 0
         self._stderr: list[str] = []
+        self._ready_line = False
 
     @property
     def url(self) -> str:
@@ -94,18 +95,21 @@ class RtspServer:
                "--codec", self.codec, "--protocols", self.protocols]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         ready = threading.Event()
+        self._ready_line = False
         threading.Thread(target=self._read_stdout, args=(self.proc, ready), daemon=True).start()
         threading.Thread(target=self._read_stderr, args=(self.proc,), daemon=True).start()
-        if not ready.wait(self.start_timeout) or self.proc.poll() is not None:
-            err = "".join(self._stderr[-5:]).strip()
+        if not ready.wait(self.start_timeout) or not self._ready_line:
             self.stop()
+            err = "".join(self._stderr[-5:]).strip()
             raise RtspServerError(f"RTSP server on port {self.port} did not start" + (f": {err}" if err else ""))
         return self
 
     def _read_stdout(self, proc: subprocess.Popen, ready: threading.Event) -> None:
         for line in proc.stdout:  # type: ignore[union-attr]
             if line.startswith(b"READY"):
+                self._ready_line = True
                 ready.set()
+        ready.set()  # the helper exited (start() then reports why)
 
     def _read_stderr(self, proc: subprocess.Popen) -> None:
         for line in proc.stderr:  # type: ignore[union-attr]
