@@ -114,7 +114,9 @@ class StreamTracker:
         self.has_pending = np.zeros(0, bool)
         self.labels: list[str] = []
         self.pending: list[list[PastFrameRecord]] = []  # unreported frames per target
-        self.gallery: list[np.ndarray | None] = []
+        # re-ID gallery ring buffer (appearance tracker): (targets, reidHistorySize, D) and writes so far
+        self.gal: np.ndarray | None = None
+        self.gal_w = np.zeros(0, np.int64)
 
     def reset(self) -> None:
         """Drop every target (end of stream); ids are never reused."""
@@ -127,12 +129,13 @@ class StreamTracker:
         return len(self.ids)
 
     def _keep(self, keep: np.ndarray) -> None:
-        for name in ("ids", "cls", "mean", "cov", "box", "age", "miss", "confirmed", "conf", "has_pending"):
+        for name in ("ids", "cls", "mean", "cov", "box", "age", "miss", "confirmed", "conf", "has_pending", "gal_w"):
             setattr(self, name, getattr(self, name)[keep])
         idx = np.flatnonzero(keep)
         self.labels = [self.labels[i] for i in idx]
         self.pending = [self.pending[i] for i in idx]
-        self.gallery = [self.gallery[i] for i in idx]
+        if self.gal is not None:
+            self.gal = self.gal[keep]
 
     def _add(self, xyxy: np.ndarray, conf: np.ndarray, cls: np.ndarray, labels: list[str],
              feats: np.ndarray | None) -> None:
@@ -152,7 +155,16 @@ class StreamTracker:
         self.has_pending = np.concatenate([self.has_pending, np.zeros(n, bool)])
         self.labels.extend(labels)
         self.pending.extend([] for _ in range(n))
-        self.gallery.extend(None if feats is None else feats[i:i + 1] for i in range(n))
+        self.gal_w = np.concatenate([self.gal_w, np.zeros(n, np.int64) if feats is None else np.ones(n, np.int64)])
+        if feats is not None or self.gal is not None:
+            k = max(self.cfg.reid.reid_history_size, 1)
+            d = feats.shape[1] if feats is not None else self.gal.shape[2]
+            new = np.zeros((n, k, d), np.float32)
+            if feats is not None:
+                new[:, 0] = feats
+            if self.gal is None:
+                self.gal = np.zeros((len(self.ids) - n, k, d), np.float32)
+            self.gal = np.concatenate([self.gal, new])
 
     # ---- per frame ----
     def update(self, detections: Detections, frame: np.ndarray | None = None, *, frame_num: int | None = None,
@@ -414,17 +426,20 @@ class DeepSORTTracker(ByteTracker):
             raise TrackerConfigError(f"{self.cfg.source}: the appearance tracker needs a re-ID model (ReID.onnxFile)")
         return self.embedder(frame, dets.xyxy)
 
-    def _appearance(self, track_idx: np.ndarray, feats: np.ndarray) -> np.ndarray:
-        """Best cosine similarity between each target's gallery and each detection, ``(T, M)``."""
-        sim = np.full((len(track_idx), len(feats)), -1.0)
-        have = [i for i, t in enumerate(track_idx) if self.gallery[t] is not None]
-        if not have or len(feats) == 0:
+    def _appearance(self, track_idx: np.ndarray, feats: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+        """Best cosine similarity between target galleries and detections, for the ``pairs`` (T, M) asked;
+        -1 elsewhere. Only candidate pairs are computed: the gate leaves few of them."""
+        sim = np.full(pairs.shape, -1.0)
+        if self.gal is None:
             return sim
-        gal = [self.gallery[track_idx[i]] for i in have]
-        stacked = np.concatenate(gal)
-        all_sim = stacked @ feats.T
-        starts = np.cumsum([0] + [len(g) for g in gal[:-1]])
-        sim[have] = np.maximum.reduceat(all_sim, starts, axis=0)
+        ti, mi = np.nonzero(pairs)
+        if len(ti) == 0:
+            return sim
+        rows = track_idx[ti]
+        per_slot = np.matmul(self.gal[rows], feats[mi][:, :, None])[..., 0]  # (P, K)
+        filled = np.minimum(self.gal_w[rows], self.gal.shape[1])
+        per_slot[np.arange(self.gal.shape[1])[None, :] >= filled[:, None]] = -1.0
+        sim[ti, mi] = per_slot.max(1)
         return sim
 
     def _associate(self, dets: Detections, feats: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -434,18 +449,17 @@ class DeepSORTTracker(ByteTracker):
         r1 = c1 = np.zeros(0, np.int64)
         if len(confirmed) and len(high):
             sub_xyxy, sub_cls = dets.xyxy[high].astype(np.float64), dets.class_id[high]
-            score, valid, iou = self._score(confirmed, sub_xyxy, sub_cls, min_iou=0.0)
-            valid_motion = valid
-            app = self._appearance(confirmed, feats[high])
-            score = a.matching_score_weight_4_reid_similarity * app + a.matching_score_weight_4_iou * iou
-            valid = app >= a.min_matching_score_4_reid_similarity
+            _, valid_motion, iou = self._score(confirmed, sub_xyxy, sub_cls, min_iou=0.0)
             if a.threshold_mahalanobis > 0:
                 gate = self.kf.mahalanobis(self.mean[confirmed], self.cov[confirmed], xyxy_to_cxcywh(sub_xyxy))
-                valid &= gate <= a.threshold_mahalanobis
+                cand = gate <= a.threshold_mahalanobis
             else:
-                valid &= valid_motion | (self.miss[confirmed][:, None] > 0)
+                cand = valid_motion | (self.miss[confirmed][:, None] > 0)
             if a.check_class_match:
-                valid &= self.cls[confirmed][:, None] == sub_cls[None, :]
+                cand &= self.cls[confirmed][:, None] == sub_cls[None, :]
+            app = self._appearance(confirmed, feats[high], cand)
+            score = a.matching_score_weight_4_reid_similarity * app + a.matching_score_weight_4_iou * iou
+            valid = cand & (app >= a.min_matching_score_4_reid_similarity)
             r, c = assign(score, valid)
             r1, c1 = confirmed[r], high[c]
         # the rest by motion only: confident boxes, then low-confidence boxes, then targets in probation
@@ -467,13 +481,11 @@ class DeepSORTTracker(ByteTracker):
         iou = iou_matrix(dets.xyxy, dets.xyxy)
         np.fill_diagonal(iou, 0.0)
         crowded = iou.max(1) > 0.2 if len(dets) > 1 else np.zeros(len(dets), bool)
-        cap = max(self.cfg.reid.reid_history_size, 1)
-        for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
-            if crowded[c]:
-                continue
-            g = self.gallery[r]
-            f = feats[c:c + 1]
-            self.gallery[r] = f if g is None else np.concatenate([g[-(cap - 1):] if cap > 1 else g[:0], f])
+        clean = ~crowded[cols]
+        r, c = rows[clean], cols[clean]
+        if len(r) and self.gal is not None:
+            self.gal[r, self.gal_w[r] % self.gal.shape[1]] = feats[c]
+            self.gal_w[r] += 1
 
 
 TRACKERS: dict[str, type[StreamTracker]] = {
