@@ -109,6 +109,9 @@ def test_custom_payload_callable_and_module_path():
     (dict(payload_type=256, msg2p_lib="no_such_module_xyz"), "cannot import"),
     (dict(payload_type=256, msg2p_lib="json:nope"), "has no callable 'nope'"),
     (dict(frame_interval=0), "frame-interval must be >= 1"),
+    (dict(frame_interval="often"), "frame-interval must be an integer"),
+    (dict(msg2p_newapi="maybe"), "msg2p-newapi must be 0 or 1"),
+    (dict(payload_type="full"), "payload-type must be an integer"),
 ])
 def test_property_errors(kw, msg):
     with pytest.raises(ConfigError, match=msg):
@@ -121,3 +124,10 @@ def test_debug_payload_dir(tmp_path):
     files = sorted((tmp_path / "dbg").iterdir())
     assert [f.name for f in files] == ["000000.json", "000001.json", "000002.json"]
     assert [json.loads(f.read_bytes())["messageid"] for f in files] == [p.json()["messageid"] for p in out]
+
+
+def test_string_properties_as_a_launch_line_gives_them():
+    conv = MsgConverter(config="", payload_type="1", msg2p_newapi="true", frame_interval="5", comp_id="2",
+                        multiple_payloads="0")
+    assert (conv.config, conv.payload_type, conv.msg2p_newapi, conv.frame_interval, conv.comp_id) == (None, 1, True, 5, 2)
+    assert conv.multiple_payloads is False

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from vistream.meta.batch import BatchMeta
 from vistream.msg.adapters import AdapterError, parse_conn_str, protocol_name, resolve_adapter
-from vistream.msg.config import AdapterConfig, ConfigError
+from vistream.msg.config import AdapterConfig, ConfigError, as_bool, as_int
 from vistream.msg.converter import Payload, payloads_of
 from vistream.msg.spool import OVERFLOW_POLICIES, Spool
 
@@ -102,7 +102,9 @@ class MsgBroker:
         if not self.topic:
             raise ConfigError("nvmsgbroker: no topic: set the topic property, or give it as the third "
                               "field of conn-str ('host;port;topic')")
-        self.sync, self.comp_id, self.new_api = bool(sync), int(comp_id), bool(new_api)
+        self.sync = as_bool(sync, "nvmsgbroker: sync")
+        self.comp_id = as_int(comp_id, "nvmsgbroker: comp-id", minimum=0)
+        self.new_api = as_bool(new_api, "nvmsgbroker: new-api")
         # the adapter config may also name the host/port (amqp / redis hostname, port keys)
         if ac.get("hostname") and not conn_str:
             self.conn.host = ac.get("hostname")

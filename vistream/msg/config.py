@@ -99,6 +99,24 @@ def _bool(v: Value, key: str) -> bool:
     raise ConfigError(f"{v.where}: {key} must be 0 or 1, got {v.text!r}")
 
 
+def as_bool(value: Any, name: str) -> bool:
+    """An element property given as bool, int or string (``"1"``, ``"true"``, ``"no"``...) as a bool."""
+    if isinstance(value, str):
+        return _bool(Value(value.strip(), name), name)
+    return bool(value)
+
+
+def as_int(value: Any, name: str, minimum: int | None = None) -> int:
+    """An element property given as int or string as an int, with a clear error naming the property."""
+    try:
+        i = int(value, 0) if isinstance(value, str) else int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be an integer, got {value!r}") from None
+    if minimum is not None and i < minimum:
+        raise ConfigError(f"{name} must be >= {minimum}, got {i}")
+    return i
+
+
 def _int(v: Value, key: str, minimum: int | None = None) -> int:
     try:
         i = int(v.text, 0)

@@ -15,7 +15,7 @@ from typing import Any
 from vistream.meta.batch import BatchMeta, FrameMeta, MetaType, UserMeta
 from vistream.meta.event import EventMsgMeta, event_msgs
 from vistream.msg import schema
-from vistream.msg.config import ConfigError, MsgConvConfig
+from vistream.msg.config import ConfigError, MsgConvConfig, as_bool, as_int
 
 
 class PayloadType(IntEnum):
@@ -120,14 +120,11 @@ class MsgConverter:
         debug_payload_dir: str | os.PathLike | None = None,
         payload_fn: PayloadFn | None = None,
     ) -> None:
-        if isinstance(config, MsgConvConfig) or config is None:
-            self.config = config
+        if isinstance(config, MsgConvConfig) or not config:
+            self.config = config or None
         else:
             self.config = MsgConvConfig.load(config)
-        try:
-            payload_type = int(payload_type)
-        except (TypeError, ValueError):
-            raise ConfigError(f"nvmsgconv: payload-type must be an integer, got {payload_type!r}") from None
+        payload_type = as_int(payload_type, "nvmsgconv: payload-type")
         if payload_type == PayloadType.DEEPSTREAM_PROTOBUF:
             raise ConfigError("nvmsgconv: payload-type=2 (protobuf) is not supported; use 0 (full JSON), "
                               "1 (minimal JSON) or >= 256 with a Python payload builder")
@@ -140,12 +137,10 @@ class MsgConverter:
         if self.payload_type >= PayloadType.RESERVED and self.payload_fn is None:
             raise ConfigError(f"nvmsgconv: payload-type={payload_type} (custom) needs msg2p-lib "
                               "(a Python module with build_payload) or payload_fn")
-        if int(frame_interval) < 1:
-            raise ConfigError(f"nvmsgconv: frame-interval must be >= 1, got {frame_interval}")
-        self.comp_id = int(comp_id)
-        self.frame_interval = int(frame_interval)
-        self.msg2p_newapi = bool(msg2p_newapi)
-        self.multiple_payloads = bool(multiple_payloads)
+        self.comp_id = as_int(comp_id, "nvmsgconv: comp-id", minimum=0)
+        self.frame_interval = as_int(frame_interval, "nvmsgconv: frame-interval", minimum=1)
+        self.msg2p_newapi = as_bool(msg2p_newapi, "nvmsgconv: msg2p-newapi")
+        self.multiple_payloads = as_bool(multiple_payloads, "nvmsgconv: multiple-payloads")
         self.debug_payload_dir = Path(debug_payload_dir) if debug_payload_dir else None
         if self.debug_payload_dir is not None:
             self.debug_payload_dir.mkdir(parents=True, exist_ok=True)
