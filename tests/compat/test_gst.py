@@ -1,0 +1,191 @@
+"""Gst and GLib over vistream's engine: factories, properties, links, bins and ghost pads, probes, bus, main loop."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import pytest
+
+from vistream import PropertyError
+from vistream.compat import GLib, Gst, pyds
+
+
+def _watch(pipeline, loop, seen):
+    def bus_call(bus, message, loop):
+        seen.append((message.type, threading.get_ident()))
+        if message.type == Gst.MessageType.EOS:
+            loop.quit()
+        elif message.type == Gst.MessageType.ERROR:
+            err, debug = message.parse_error()
+            seen.append(("error", str(err), err.message, message.src.get_name()))
+            loop.quit()
+        return True
+
+    bus = pipeline.get_bus()
+    bus.add_signal_watch()
+    bus.connect("message", bus_call, loop)
+
+
+def _run(pipeline, seen, timeout=30.0):
+    loop = GLib.MainLoop()
+    _watch(pipeline, loop, seen)
+    timer = threading.Timer(timeout, loop.quit)  # a hung pipeline fails the test instead of blocking it
+    timer.start()
+    try:
+        assert pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.SUCCESS
+        loop.run()
+    finally:
+        timer.cancel()
+        pipeline.set_state(Gst.State.NULL)
+
+
+def test_unknown_factory_returns_none_and_logs_the_suggestion(caplog):
+    Gst.init(None)
+    with caplog.at_level(logging.WARNING, logger="vistream.compat"):
+        assert Gst.ElementFactory.make("nvstreamux", "mux") is None
+    assert 'no element "nvstreamux" (did you mean "nvstreammux"?)' in caplog.text
+    assert Gst.ElementFactory.find("nvstreammux").get_name() == "nvstreammux"
+
+
+def test_properties_are_checked_and_named():
+    mux = Gst.ElementFactory.make("nvstreammux", "Stream-muxer")
+    mux.set_property("batched-push-timeout", 4000000)
+    mux.set_property("width", 1280)
+    assert mux.get_property("batched-push-timeout") == 4000000 and mux.get_property("width") == 1280
+    with pytest.raises(PropertyError, match='Stream-muxer: no property "widht".*did you mean "width"'):
+        mux.set_property("widht", 1)
+    with pytest.raises(PropertyError, match="Stream-muxer:width"):
+        mux.set_property("width", "wide")
+
+
+def test_failed_links_return_false_with_the_reason_logged(caplog):
+    pipeline = Gst.Pipeline()
+    sink = Gst.ElementFactory.make("fakesink", "sink")
+    src = Gst.ElementFactory.make("videotestsrc", "src")
+    pipeline.add(src)
+    pipeline.add(sink)
+    with caplog.at_level(logging.WARNING, logger="vistream.compat"):
+        assert sink.link(src) is False
+        assert src.link(sink) is True
+        assert src.get_static_pad("src").link(sink.get_static_pad("sink")) == Gst.PadLinkReturn.WAS_LINKED
+        assert Gst.ElementFactory.make("nvstreammux", "m").request_pad_simple("src_0") is None
+    assert '"sink" has no free src pad' in caplog.text and "already linked" in caplog.text
+    assert 'has no request pad "src_0"' in caplog.text
+
+
+def test_bus_messages_run_in_the_loop_thread_and_eos_quits():
+    pipeline = Gst.Pipeline()
+    src = Gst.ElementFactory.make("videotestsrc", "src")
+    src.set_property("num-buffers", 5)
+    sink = Gst.ElementFactory.make("fakesink", "sink")
+    pipeline.add(src)
+    pipeline.add(sink)
+    assert src.link(sink)
+    buffers = []
+    sink.get_static_pad("sink").add_probe(Gst.PadProbeType.BUFFER,
+                                          lambda pad, info, ud: buffers.append(ud) or Gst.PadProbeReturn.OK, "x")
+    seen = []
+    _run(pipeline, seen)
+    assert buffers == ["x"] * 5
+    assert (Gst.MessageType.EOS, threading.get_ident()) in seen
+    assert all(tid == threading.get_ident() for _, tid in seen[:-1])  # never a streaming thread
+
+
+def test_error_reaches_the_bus_callback_naming_the_element():
+    pipeline = Gst.Pipeline()
+    src = Gst.ElementFactory.make("filesrc", "file-source")
+    src.set_property("location", "does/not/exist.h264")
+    parse = Gst.ElementFactory.make("h264parse", "parser")
+    sink = Gst.ElementFactory.make("fakesink", "sink")
+    for el in (src, parse, sink):
+        pipeline.add(el)
+    src.link(parse)
+    parse.link(sink)
+    seen = []
+    _run(pipeline, seen)
+    errors = [s for s in seen if s[0] == "error"]
+    assert len(errors) == 1
+    _, text, message, src_name = errors[0]
+    assert src_name == "file-source" and text.startswith("file-source:") and "does/not/exist.h264" in message
+
+
+def test_source_bins_with_ghost_pads_and_pad_added(traffic_clip, people_clip):
+    """The deepstream-test3 structure: one Gst.Bin per URI, ghost pad targeted from pad-added."""
+    pipeline = Gst.Pipeline()
+    mux = Gst.ElementFactory.make("nvstreammux", "mux")
+    mux.set_property("batch-size", 2)
+    mux.set_property("width", 320)
+    mux.set_property("height", 180)
+    mux.set_property("batched-push-timeout", 4000000)
+    pipeline.add(mux)
+    caps_seen = []
+
+    def cb_newpad(decodebin, pad, source_bin):
+        caps = pad.get_current_caps() or pad.query_caps()
+        caps_seen.append((caps.get_structure(0).get_name(), caps.get_features(0).contains("memory:NVMM")))
+        assert source_bin.get_static_pad("src").set_target(pad)
+
+    for i, clip in enumerate((traffic_clip, people_clip)):
+        nbin = Gst.Bin.new("source-bin-%02d" % i)
+        dec = Gst.ElementFactory.make("uridecodebin", "uri-decode-bin")  # same name in both bins
+        dec.set_property("uri", clip.resolve().as_uri())
+        dec.connect("pad-added", cb_newpad, nbin)
+        Gst.Bin.add(nbin, dec)
+        assert nbin.add_pad(Gst.GhostPad.new_no_target("src", Gst.PadDirection.SRC))
+        pipeline.add(nbin)
+        assert nbin.get_static_pad("src").link(mux.request_pad_simple("sink_%u" % i)) == Gst.PadLinkReturn.OK
+    sink = Gst.ElementFactory.make("fakesink", "sink")
+    pipeline.add(sink)
+    mux.link(sink)
+    frames = []
+
+    def probe(pad, info, u_data):
+        batch_meta = pyds.gst_buffer_get_nvds_batch_meta(hash(info.get_buffer()))
+        l_frame = batch_meta.frame_meta_list
+        while l_frame is not None:
+            fm = pyds.NvDsFrameMeta.cast(l_frame.data)
+            frames.append((fm.pad_index, fm.frame_num))
+            l_frame = l_frame.next
+        return Gst.PadProbeReturn.OK
+
+    sink.get_static_pad("sink").add_probe(Gst.PadProbeType.BUFFER, probe, 0)
+    seen = []
+    _run(pipeline, seen)
+    assert caps_seen == [("video/x-raw", True)] * 2
+    assert sorted(frames) == [(s, n) for s in (0, 1) for n in range(48)]
+    assert pipeline.get_by_name("source-bin-01").get_by_name("uri-decode-bin").get_name() == \
+        "source-bin-01/uri-decode-bin"
+
+
+def test_capsfilter_caps_and_timed_pop_in_nanoseconds():
+    pipeline = Gst.parse_launch("videotestsrc num-buffers=3 ! nvvideoconvert ! capsfilter name=f ! fakesink name=s")
+    pipeline.get_by_name("f").set_property("caps", Gst.Caps.from_string("video/x-raw(memory:NVMM), format=RGBA, "
+                                                                         "width=64, height=48"))
+    caps = []
+    pipeline.get_by_name("s").get_static_pad("sink").add_probe(
+        Gst.PadProbeType.BUFFER, lambda pad, info: caps.append(pad.get_current_caps()) or Gst.PadProbeReturn.OK)
+    pipeline.set_state(Gst.State.PLAYING)
+    msg = pipeline.get_bus().timed_pop_filtered(20 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+    pipeline.set_state(Gst.State.NULL)
+    assert msg is not None and msg.type == Gst.MessageType.EOS
+    s = caps[-1].get_structure(0)
+    assert (s.get_name(), s.get_string("format"), s.get_int("width"), s.get_int("height")) == (
+        "video/x-raw", "RGBA", (True, 64), (True, 48))
+
+
+def test_main_loop_timeouts_idle_and_quit_from_another_thread():
+    loop = GLib.MainLoop()
+    ticks, idles = [], []
+
+    def tick():
+        ticks.append(threading.get_ident())
+        return len(ticks) < 3  # repeats until it returns False
+
+    GLib.timeout_add(5, tick)
+    GLib.idle_add(lambda: idles.append(1))  # returns None: runs once
+    removed = GLib.timeout_add(1, lambda: ticks.append("never"))
+    assert GLib.source_remove(removed)
+    threading.Timer(0.3, loop.quit).start()
+    loop.run()
+    assert ticks == [threading.get_ident()] * 3 and idles == [1] and not loop.is_running()
