@@ -179,3 +179,25 @@ def test_reid_tracker_attaches_reid_vectors_when_asked():
     vecs = [o.obj_user_meta_list[0].user_meta_data for o in objs]
     assert all(o.obj_user_meta_list[0].meta_type == MetaType.TRACKER_REID for o in objs)
     assert [int(np.argmax(v)) for v in vecs] == [1, 4]
+
+
+def test_past_frame_meta_reads_the_pyds_way():
+    from vistream.track import NvDsPastFrameObjList, NvDsPastFrameObjStream
+
+    core = TrackerCore(sort_config(probation_age=2))
+    for k in range(3):
+        bm = batch([(0, k, [person(100 + 3 * k, 200)]), (1, k, [person(300, 100 + 2 * k)])])
+        core.process(bm)
+    (um,) = bm.user_meta_of_type(MetaType.TRACKER_PAST_FRAME)
+    seen = []
+    # the loop of DeepStream's deepstream_test_2.py, names unchanged
+    batch_obj = NvDsPastFrameObjBatch.cast(um.user_meta_data)
+    for trackobj in NvDsPastFrameObjBatch.list(batch_obj):
+        for pastframeobj in NvDsPastFrameObjStream.list(trackobj):
+            for objlist in NvDsPastFrameObjList.list(pastframeobj):
+                seen.append((trackobj.streamID, pastframeobj.uniqueId, pastframeobj.objLabel, objlist.frameNum,
+                             round(objlist.tBbox.left), objlist.age))
+    assert seen == [(0, 1, "person", 0, 80, 1), (0, 1, "person", 1, 83, 2),
+                    (1, 2, "person", 0, 280, 1), (1, 2, "person", 1, 280, 2)]
+    with pytest.raises(TypeError, match="cast: got dict"):
+        NvDsPastFrameObjBatch.cast({})
