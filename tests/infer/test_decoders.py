@@ -198,3 +198,20 @@ def test_mismatched_decoder_fails_at_construction(tmp_path):
     cfg = write_config(tmp_path, "[property]\nparse-bbox-func-name=yolox\nnum-detected-classes=80\n")
     with pytest.raises(ConfigError, match="do not fit the yolox decoder.*anchors"):
         InferEngine(cfg, backend=FakeBackend((1, 3, 416, 416), {"output": np.zeros((100, 85), np.float32)}))
+
+
+def test_segmentation_argmax_matches_numpy_both_layouts_and_ties():
+    from vistream.infer.decoders.segmentation import argmax_max, decode_segmentation
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((37, 41, 21)).astype(np.float32)
+    x[0, 0, :] = 1.0  # all tied: class 0
+    x[1, 1, 5] = x[1, 1, 9] = 50.0  # tie between 5 and 9: 5
+    for axis, t in ((2, x), (0, np.ascontiguousarray(x.transpose(2, 0, 1)))):
+        idx, best = argmax_max(t, axis)
+        assert np.array_equal(idx, np.argmax(t, axis=axis)) and np.array_equal(best, t.max(axis=axis))
+        assert idx[0, 0] == 0 and idx[1, 1] == 5
+    many = rng.standard_normal((300, 4, 4)).astype(np.float32)  # > 255 classes: NumPy path
+    assert np.array_equal(argmax_max(many, 0)[0], np.argmax(many, axis=0))
+    cmap = decode_segmentation(x, 2, threshold=0.5)
+    assert np.array_equal(cmap == -1, x.max(axis=2) < 0.5)
