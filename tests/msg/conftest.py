@@ -55,7 +55,7 @@ def _here(item) -> bool:
 def pytest_collection_modifyitems(session, config, items):
     global _pool
     mine = [it for it in items if _here(it) and it.get_closest_marker("server")]
-    if mine and _pool is None:
+    if mine and _pool is None and not config.option.collectonly:
         _pool = BrokerPool()
     # server tests of this directory last, those needing RabbitMQ (the slowest to boot) at the very end,
     # so the brokers boot while everything else runs
