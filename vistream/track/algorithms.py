@@ -67,9 +67,16 @@ def assign(score: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray
     """Maximum-score one-to-one matching among ``valid`` pairs; returns matched (rows, cols)."""
     if score.size == 0 or not valid.any():
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    row_ok = valid.any(1)
+    col_ok = valid.any(0)
+    if row_ok.all() and col_ok.all():
+        cost = np.where(valid, -score, 1e6)
+        r, c = linear_sum_assignment(cost)
+        keep = valid[r, c]
+        return r[keep], c[keep]
     # restrict to rows/cols that have a candidate at all: smaller problem, same answer
-    rows_any = np.flatnonzero(valid.any(1))
-    cols_any = np.flatnonzero(valid.any(0))
+    rows_any = np.flatnonzero(row_ok)
+    cols_any = np.flatnonzero(col_ok)
     sub_valid = valid[np.ix_(rows_any, cols_any)]
     cost = np.where(sub_valid, -score[np.ix_(rows_any, cols_any)], 1e6)
     r, c = linear_sum_assignment(cost)
