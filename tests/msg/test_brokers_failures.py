@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -206,3 +207,44 @@ def test_consumer_hands_commands_to_the_app(protocol, server, tmp_path):
     assert (start.start, start.end, start.topic) == ("2020-05-18T20:02:00.051Z", "2020-05-18T20:02:02.851Z", topic)
     assert (stop.command, stop.source_id, stop.known) == ("stop-recording", 3, True)
     assert consumer.received == 2 and consumer.invalid == 1 and "not JSON" in invalid[0]
+
+
+@pytest.mark.server
+def test_mqtt_over_tls(tmp_path):
+    """enable-tls with tls-cafile: delivered over TLS; a wrong CA is a clear certificate error."""
+    import paho.mqtt.client as mqtt
+
+    with MosquittoServer(tls=True) as srv:
+        topic = "tls-events"
+        got: list[bytes] = []
+        sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        sub.tls_set(ca_certs=str(srv.ca_file))
+        subscribed = threading.Event()
+        sub.on_connect = lambda c, *a: c.subscribe(topic, qos=1)
+        sub.on_subscribe = lambda *a: subscribed.set()
+        sub.on_message = lambda c, u, m: got.append(m.payload)
+        sub.connect("127.0.0.1", srv.port)
+        sub.loop_start()
+        try:
+            assert subscribed.wait(10)
+            good = adapter_cfg(tmp_path, f"enable-tls=1\ntls-cafile={srv.ca_file}\n")
+            broker = MsgBroker("mqtt", f"127.0.0.1;{srv.port}", topic=topic, config=good, spool_path=tmp_path / "a.db")
+            for i in range(20):
+                broker.publish(json.dumps({"seq": i}))
+            assert broker.flush(10), broker.stats
+            broker.close()
+            assert wait(lambda: len(got) >= 20, 10)
+            assert sorted(json.loads(p)["seq"] for p in got) == list(range(20))
+        finally:
+            sub.disconnect()
+            sub.loop_stop()
+        other_ca = MosquittoServer(tls=True)  # only for its (different) CA certificate
+        other_ca._make_certs()
+        bad = adapter_cfg(tmp_path, f"enable-tls=1\ntls-cafile={other_ca.ca_file}\n")
+        broker = MsgBroker("mqtt", f"127.0.0.1;{srv.port}", topic=topic, config=bad, spool_path=tmp_path / "b.db",
+                           retry_max_ms=300)
+        broker.publish(b"{}")
+        assert wait(lambda: broker.stats.last_error != "", 10)
+        assert "certificate verify failed" in broker.stats.last_error and broker.stats.pending == 1
+        broker.close(timeout=0)
+        other_ca.close()

@@ -159,9 +159,27 @@ class MosquittoServer(BrokerServer):
 
     name = "mosquitto"
 
-    def __init__(self, port: int | None = None, workdir: str | None = None, users: dict[str, str] | None = None):
+    def __init__(self, port: int | None = None, workdir: str | None = None, users: dict[str, str] | None = None,
+                 tls: bool = False):
         super().__init__(port, workdir)
         self.users = users
+        self.tls = tls
+        self.ca_file = self.workdir / "ca.crt"
+
+    def _make_certs(self) -> None:
+        """A throw-away CA and a server certificate for 127.0.0.1 (openssl CLI)."""
+        wd = self.workdir
+
+        def run(*args):
+            subprocess.run(["openssl", *args], cwd=wd, check=True, capture_output=True)
+
+        run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "1",
+            "-subj", "/CN=vistream test CA")
+        run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+            "-subj", "/CN=127.0.0.1")
+        (wd / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+        run("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", "server.crt", "-days", "1", "-extfile", "ext.cnf")
 
     @classmethod
     def binary(cls) -> str | None:
@@ -174,6 +192,11 @@ class MosquittoServer(BrokerServer):
         if os.geteuid() == 0:
             # as root mosquitto switches to user 'mosquitto', which cannot write our temp dir
             conf.append("user root")
+        if self.tls:
+            if not (self.workdir / "server.crt").exists():
+                self._make_certs()
+            conf += [f"cafile {self.workdir}/ca.crt", f"certfile {self.workdir}/server.crt",
+                     f"keyfile {self.workdir}/server.key"]
         if self.users:
             pwfile = self.workdir / "passwd"
             pwfile.write_text("".join(f"{u}:{p}\n" for u, p in self.users.items()))
