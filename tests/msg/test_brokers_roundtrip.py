@@ -73,3 +73,32 @@ def test_round_trip(protocol, server, tmp_path):
         # Kafka semantics: the partition key (sensor.id) pins each sensor's messages to one partition
         assert {k.decode()[:25] for k in collector.partitions} == {SENSOR_A, SENSOR_B}
         assert all(len(parts) == 1 for parts in collector.partitions.values()), collector.partitions
+        # ... the partition Kafka's Java producer would choose: murmur2(key) % partitions (4 here)
+        for key, parts in collector.partitions.items():
+            assert parts == {(murmur2(key) & 0x7FFFFFFF) % 4}, (key, parts)
+
+
+def murmur2(data: bytes) -> int:
+    """Kafka's ``Utils.murmur2`` (seed 0x9747b28c), as a signed 32-bit int."""
+    m, r, length = 0x5BD1E995, 24, len(data)
+    h = (0x9747B28C ^ length) & 0xFFFFFFFF
+    for i in range(0, length - length % 4, 4):
+        k = int.from_bytes(data[i:i + 4], "little")
+        k = (k * m) & 0xFFFFFFFF
+        k ^= k >> r
+        k = (k * m) & 0xFFFFFFFF
+        h = (h * m) & 0xFFFFFFFF
+        h ^= k
+    rest = length % 4
+    tail = data[length - rest:]
+    if rest == 3:
+        h ^= tail[2] << 16
+    if rest >= 2:
+        h ^= tail[1] << 8
+    if rest >= 1:
+        h ^= tail[0]
+        h = (h * m) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * m) & 0xFFFFFFFF
+    h ^= h >> 15
+    return h - (1 << 32) if h & 0x80000000 else h

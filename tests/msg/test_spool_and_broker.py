@@ -68,6 +68,17 @@ def test_conn_str():
     assert parse_conn_str("h:1883").port == 1883 and parse_conn_str("", "redis").port == 6379
 
 
+def test_kafka_producer_settings(tmp_path):
+    from vistream.msg.adapters.kafka import KafkaAdapter
+    from vistream.msg.config import AdapterConfig
+
+    cfg = tmp_path / "k.txt"
+    cfg.write_text('[message-broker]\nproto-cfg = "retries=9;linger.ms=1"\npartition-key=sensor.id\n')
+    c = KafkaAdapter(parse_conn_str("k;9092"), AdapterConfig.load(cfg, "kafka")).producer_config(3.0)
+    assert (c["bootstrap.servers"], c["acks"], c["message.timeout.ms"]) == ("k:9092", "all", 3000)
+    assert (c["retries"], c["linger.ms"], c["partitioner"]) == ("9", "1", "murmur2_random")
+
+
 def test_kafka_partition_key_field():
     assert json_field(b'{"sensor": {"id": "cam-1"}}', "sensor.id") == "cam-1"
     assert json_field(b'{"sensor": {"id": 3}}', "sensor.id") == "3" and json_field(b"[]", "sensor.id") is None
