@@ -174,7 +174,7 @@ class TrackerCore:
     def process(self, batch_meta: BatchMeta, frames: Sequence[np.ndarray] | None = None) -> None:
         """Track every frame of ``batch_meta`` in place; ``frames[frame_meta.batch_id]`` is an RGB frame.
 
-        ``frames`` is needed only by the appearance (re-ID) tracker.
+        ``frames`` is needed only by the appearance (re-ID) tracker, and only for frames with objects.
         """
         streams: list[NvDsPastFrameObjStream] = []
         for fm in batch_meta.frame_meta_list:
@@ -182,10 +182,11 @@ class TrackerCore:
                 continue
             frame = None
             if self.needs_frames:
-                if frames is None or fm.batch_id >= len(frames):
+                if frames is not None and 0 <= fm.batch_id < len(frames):
+                    frame = frames[fm.batch_id]
+                elif fm.obj_meta_list:  # skipped frames (no objects) need no crops
                     raise ValueError(f"nvtracker: the re-ID tracker needs the frame of batch_id {fm.batch_id} "
                                      "(process(batch_meta, frames=...))")
-                frame = frames[fm.batch_id]
             trk = self._tracker(fm.source_id)
             self._process_frame(trk, fm, frame)
             past = trk.pop_past_frame_data()
@@ -210,30 +211,35 @@ class TrackerCore:
         w, h = fm.source_frame_width, fm.source_frame_height
         if not self.config.target.enable_bbox_unclipping and w > 0 and h > 0:
             boxes = clip_xyxy(boxes, w, h)
-        det_index = out.data["det_index"]
-        tconf = out.data["tracker_confidence"]
+        # plain Python values once: indexing NumPy rows element by element costs more than the tracking
+        box_rows = boxes.tolist()
+        det_index = out.data["det_index"].tolist()
+        tconf = out.data["tracker_confidence"].tolist()
+        ids = out.tracker_id.tolist()
         track_labels = out.data["label"]
         emb = out.data.get("embedding") if self.config.reid.output_reid_tensor else None
+        show_id = self.display_tracking_id
         new_list = []
-        for k in range(len(out)):
-            x1, y1, x2, y2 = (float(v) for v in boxes[k])
-            oid = int(out.tracker_id[k])
-            di = int(det_index[k])
+        for k, (x1, y1, x2, y2) in enumerate(box_rows):
+            oid = ids[k]
+            di = det_index[k]
+            bw, bh = x2 - x1, y2 - y1
             if di >= 0:
                 om = objs[di]
                 r = om.rect_params
-                r.left, r.top, r.width, r.height = x1, y1, x2 - x1, y2 - y1
+                r.left, r.top, r.width, r.height = x1, y1, bw, bh
             else:
-                om = make_object(x1, y1, x2 - x1, y2 - y1, class_id=int(out.class_id[k]),
+                om = make_object(x1, y1, bw, bh, class_id=int(out.class_id[k]),
                                  confidence=float(out.confidence[k]), label=str(track_labels[k]))
                 om.detector_bbox_info.org_bbox_coords = BboxCoords()
             om.object_id = oid
-            om.tracker_confidence = float(tconf[k])
-            om.tracker_bbox_info.org_bbox_coords = BboxCoords(x1, y1, x2 - x1, y2 - y1)
+            om.tracker_confidence = tconf[k]
+            om.tracker_bbox_info.org_bbox_coords = BboxCoords(x1, y1, bw, bh)
             label = om.obj_label or str(om.class_id)
-            om.text_params.display_text = f"{label} {oid}" if self.display_tracking_id else label
-            om.text_params.x_offset = int(max(0.0, x1))
-            om.text_params.y_offset = int(max(0.0, y1 - 10))
+            tp = om.text_params
+            tp.display_text = f"{label} {oid}" if show_id else label
+            tp.x_offset = int(x1) if x1 > 0 else 0
+            tp.y_offset = int(y1 - 10) if y1 > 10 else 0
             if emb is not None and di >= 0:
                 om.obj_user_meta_list[:] = [m for m in om.obj_user_meta_list if m.meta_type != MetaType.TRACKER_REID]
                 om.add_user_meta(UserMeta(emb[k].copy(), BaseMeta(MetaType.TRACKER_REID)))
