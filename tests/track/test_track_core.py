@@ -154,6 +154,7 @@ def test_reid_tracker_asks_for_frames():
     assert core.needs_frames
     with pytest.raises(ValueError, match="needs the frame of batch_id 0"):
         core.process(batch([(0, 0, [person(100, 200)])]))
+    core.process(batch([(0, 1, [])], infer_done=False))  # a skipped frame needs no crops
 
 
 def test_reid_tracker_attaches_reid_vectors_when_asked():
