@@ -127,14 +127,14 @@ def test_source_bins_with_ghost_pads_and_pad_added(traffic_clip, people_clip):
         assert source_bin.get_static_pad("src").set_target(pad)
 
     for i, clip in enumerate((traffic_clip, people_clip)):
-        nbin = Gst.Bin.new("source-bin-%02d" % i)
+        nbin = Gst.Bin.new(f"source-bin-{i:02d}")
         dec = Gst.ElementFactory.make("uridecodebin", "uri-decode-bin")  # same name in both bins
         dec.set_property("uri", clip.resolve().as_uri())
         dec.connect("pad-added", cb_newpad, nbin)
         Gst.Bin.add(nbin, dec)
         assert nbin.add_pad(Gst.GhostPad.new_no_target("src", Gst.PadDirection.SRC))
         pipeline.add(nbin)
-        assert nbin.get_static_pad("src").link(mux.request_pad_simple("sink_%u" % i)) == Gst.PadLinkReturn.OK
+        assert nbin.get_static_pad("src").link(mux.request_pad_simple(f"sink_{i}")) == Gst.PadLinkReturn.OK
     sink = Gst.ElementFactory.make("fakesink", "sink")
     pipeline.add(sink)
     mux.link(sink)

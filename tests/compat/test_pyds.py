@@ -14,7 +14,12 @@ from vistream.core.buffer import Buffer
 from vistream.meta import BatchMeta, FrameMeta, MetaType, UserMeta, make_object
 from vistream.meta.event import EventMsgMeta, VehicleObject
 from vistream.msg import MsgConverter
-from vistream.track.pastframe import NvDsPastFrameObj, NvDsPastFrameObjBatch, NvDsPastFrameObjList, NvDsPastFrameObjStream
+from vistream.track.pastframe import (
+    NvDsPastFrameObj,
+    NvDsPastFrameObjBatch,
+    NvDsPastFrameObjList,
+    NvDsPastFrameObjStream,
+)
 
 
 def _batch() -> BatchMeta:

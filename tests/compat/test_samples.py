@@ -1,0 +1,143 @@
+"""Every Python sample runs end to end in both styles (vistream.compat and the native API) on the short clips.
+
+Each pair must print the same thing; test1's per-class counts must also equal counts computed here with the
+native API, and test3's counts for the traffic stream the same numbers again (batch of two).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import cv2
+import pytest
+
+import vistream
+from vistream.elements.dsexample import COLOR_NAMES
+from vistream.meta import get_batch_meta
+
+from .conftest import ROOT, load_sample
+
+pytestmark = pytest.mark.slow
+CONFIG = ROOT / "samples" / "configs" / "config_infer_primary_yoloX.txt"
+TRAFFIC = ROOT / "tests" / "data" / "traffic_48.mp4"
+FRAME_LINE = re.compile(r"^Frame Number=(\d+)(?: Source=(\d+))? Number of Objects=(\d+)((?: \S+=\d+)*)$")
+
+
+def _run(relpath: str, args: list, capsys) -> list[str]:
+    module = load_sample(relpath)
+    assert module.main([relpath, *map(str, args)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "End-of-stream" or "End-of-stream" in out
+    return out
+
+
+def _counts(lines: list[str]) -> dict[tuple[int, int], Counter]:
+    """(source, frame) -> Counter of labels, from the 'Frame Number=...' lines."""
+    out = {}
+    for line in lines:
+        m = FRAME_LINE.match(line)
+        if m:
+            frame, source, total, per_class = m.groups()
+            c = Counter({k: int(v) for k, v in (kv.split("=") for kv in per_class.split())})
+            assert sum(c.values()) == int(total), line
+            out[(int(source or 0), int(frame))] = c
+    return out
+
+
+@pytest.fixture(scope="module")
+def reference_counts() -> dict[int, Counter]:
+    """Objects per class in each frame of the traffic clip, with the native API (1280x720 muxer, YOLOX)."""
+    pipeline = vistream.parse_launch(
+        f"filesrc location={TRAFFIC} ! qtdemux ! h264parse ! nvv4l2decoder ! "
+        f"m.sink_0 nvstreammux name=m batch-size=1 width=1280 height=720 ! nvinfer config-file-path={CONFIG} ! "
+        "fakesink name=s")
+    counts = {}
+
+    def probe(pad, info, _):
+        for fm in get_batch_meta(info.get_buffer()).frame_meta_list:
+            counts[fm.frame_num] = Counter(o.obj_label for o in fm.obj_meta_list)
+        return vistream.PadProbeReturn.OK
+
+    pipeline["s"].get_static_pad("sink").add_probe(vistream.PadProbeType.BUFFER, probe, None)
+    pipeline.run(timeout=120)
+    assert len(counts) == 48 and sum(sum(c.values()) for c in counts.values()) > 48
+    return counts
+
+
+def test_deepstream_test1_on_an_elementary_stream(traffic_h264_48, reference_counts, capsys):
+    compat = _run("deepstream-test1/deepstream_test_1.py", [traffic_h264_48], capsys)
+    native = _run("deepstream-test1/deepstream_test_1_native.py", [traffic_h264_48], capsys)
+    expected = {(0, f): c for f, c in reference_counts.items()}
+    assert _counts(compat) == expected
+    assert _counts(native) == expected
+    assert "Frame Number=0 Number of Objects=" in "\n".join(compat)
+
+
+def test_deepstream_test2_tracker_classifier_and_past_frames(traffic_clip, capsys):
+    compat = _run("deepstream-test2/deepstream_test_2.py", [traffic_clip], capsys)
+    native = _run("deepstream-test2/deepstream_test_2_native.py", [traffic_clip], capsys)
+    assert [ln for ln in compat if ln.startswith(("Frame", "  "))] == [ln for ln in native if ln.startswith(("Frame", "  "))]
+    assert len(_counts(compat)) == 48
+    classified = [ln for ln in compat if ln.startswith("  Object ")]
+    assert classified and all(re.match(r"  Object \d+ (car|bus|truck): vehicletype=.+ \(0\.\d\d\)$", ln)
+                              for ln in classified)
+    past = [re.match(r"  Past frames streamId=0 uniqueId=(\d+) classId=\d+ objLabel=\w+ numobj=(\d+) frameNum=\[(.*)\]$",
+                     ln) for ln in compat if ln.startswith("  Past")]
+    assert past and all(m is not None for m in past)
+    assert all(int(m.group(2)) == len(m.group(3).split(",")) for m in past)
+    # the first targets were reported after their probation: their first two frames come as past frames
+    assert "frameNum=[0, 1]" in "\n".join(compat)
+
+
+def test_deepstream_test3_two_uris_source_bins(traffic_clip, people_clip, reference_counts, capsys):
+    compat = _run("deepstream-test3/deepstream_test_3.py", [traffic_clip, people_clip], capsys)
+    native = _run("deepstream-test3/deepstream_test_3_native.py", [traffic_clip, people_clip], capsys)
+    counts = _counts(compat)
+    assert counts == _counts(native)
+    assert sorted(counts) == [(s, f) for s in (0, 1) for f in range(48)]
+    assert {f: counts[(0, f)] for f in range(48)} == reference_counts
+    assert sum(counts[(1, f)]["person"] for f in range(48)) > 48 * 5  # the walkway is busy
+
+
+def test_nvdsanalytics_counts(people_clip, traffic_clip, capsys):
+    args = [people_clip, traffic_clip]  # the analytics config is written for the walkway as stream 0
+    compat = _run("deepstream-nvdsanalytics/deepstream_nvdsanalytics.py", args, capsys)
+    native = _run("deepstream-nvdsanalytics/deepstream_nvdsanalytics_native.py", args, capsys)
+    body = [ln for ln in compat if ln.startswith(("Frame", "  "))]
+    assert body == [ln for ln in native if ln.startswith(("Frame", "  "))]
+    roi = [int(m.group(1)) for m in map(re.compile(r"  Objs in ROI: \{'Walkway': (\d+)\}$").match, body) if m]
+    # the tracker reports people after their probation (2 frames), then the walkway is never empty
+    assert len(roi) == 48 and roi[:2] == [0, 0] and min(roi[2:]) > 0
+    assert sum("Linecrossing Cumulative: {'Southbound'" in ln for ln in body) == 48
+    objs_in_roi = [ln for ln in body if re.match(r"  Object \d+ roi status: \['Walkway'\]$", ln)]
+    assert len(objs_in_roi) == sum(roi)  # one object line per object counted in the ROI
+
+
+def test_imagedata_saves_object_crops(traffic_clip, tmp_path, capsys):
+    compat = _run("deepstream-imagedata-multistream/deepstream_imagedata-multistream.py",
+                  [traffic_clip, tmp_path / "compat"], capsys)
+    native = _run("deepstream-imagedata-multistream/deepstream_imagedata_multistream_native.py",
+                  [traffic_clip, tmp_path / "native"], capsys)
+    saved = [re.match(r"Frame Number=(\d+) Source=0 saved (.+) \((\d+)x(\d+)\)$", ln) for ln in compat
+             if " saved " in ln]
+    assert saved and f"Saved {len(saved)} crops to {tmp_path / 'compat'}" in compat
+    assert f"Saved {len(saved)} crops to {tmp_path / 'native'}" in native
+    for m in saved:
+        assert int(m.group(1)) % 10 == 0
+        path = Path(m.group(2))
+        image = cv2.imread(str(path))
+        assert image is not None and image.shape[:2] == (int(m.group(4)), int(m.group(3)))
+        assert path.read_bytes() == (tmp_path / "native" / path.relative_to(tmp_path / "compat")).read_bytes()
+    assert sorted(p.name for p in (tmp_path / "compat" / "stream_0").iterdir()) == sorted(
+        Path(m.group(2)).name for m in saved)
+
+
+def test_dsexample_custom_element(traffic_clip, capsys):
+    compat = _run("deepstream-dsexample/deepstream_dsexample.py", [traffic_clip], capsys)
+    native = _run("deepstream-dsexample/deepstream_dsexample_native.py", [traffic_clip], capsys)
+    lines = [ln for ln in compat if ln.startswith("Frame")]
+    assert lines == [ln for ln in native if ln.startswith("Frame")]
+    colours = [re.match(r"Frame Number=\d+ \w+ at \(\d+,\d+\): colour=(\w+) \((0\.\d\d|1\.00)\)$", ln) for ln in lines]
+    assert len(lines) > 48 and all(m is not None and m.group(1) in COLOR_NAMES for m in colours)
