@@ -193,56 +193,63 @@ class MsgBroker:
             self.stats.last_error = msg
             self.stats.auth_failed = auth
 
+    def _backoff(self) -> None:
+        # exponential, with jitter so many pipelines do not reconnect in lockstep
+        self._stop.wait(self._delay * random.uniform(0.8, 1.2))
+        self._delay = min(self._delay * 2, self.retry_max)
+
+    def _close_adapter(self) -> None:
+        try:
+            self.adapter.close()
+        except Exception:  # noqa: BLE001 - closing a broken connection may fail; it is dropped anyway
+            log.debug("nvmsgbroker %s: close failed", self.protocol, exc_info=True)
+
     def _run(self) -> None:
-        delay = self.retry_initial
-        sent_once: set[int] = set()  # ids sent at least once and not yet acked (to count retries)
+        self._delay = self.retry_initial
         while not self._stop.is_set():
-            if not self.stats.connected:
-                try:
-                    self.adapter.connect(self.send_timeout)
-                except AdapterError as e:
-                    self._fail(str(e), e.auth)
-                    # back off with jitter so many pipelines do not reconnect in lockstep
-                    self._stop.wait(delay * random.uniform(0.8, 1.2))
-                    delay = min(delay * 2, self.retry_max)
-                    continue
-                except Exception as e:  # noqa: BLE001 - a buggy custom adapter must not kill the sender
-                    self._fail(f"{type(e).__name__}: {e}")
-                    self._stop.wait(delay)
-                    delay = min(delay * 2, self.retry_max)
-                    continue
-                with self._lock:
-                    self.stats.connected, self.stats.auth_failed = True, False
-                    self.stats.reconnects += 1
-                log.info("nvmsgbroker %s: connected to %s", self.protocol, self.conn)
-            batch = self.spool.peek(self.send_batch)
-            if not batch:
-                self.spool.not_empty.wait(0.2)
-                continue
-            retried = sum(e.id in sent_once or e.attempts > 0 for e in batch)
-            sent_once.update(e.id for e in batch)
             try:
-                acked = self.adapter.publish(batch, self.send_timeout)
-                error = None
+                self._step()
+            except Exception as e:  # noqa: BLE001 - the sender must outlive any one failure
+                log.exception("nvmsgbroker %s: sender error", self.protocol)
+                self._fail(f"{type(e).__name__}: {e}")
+                self._close_adapter()
+                self._backoff()
+
+    def _step(self) -> None:
+        if not self.stats.connected:
+            try:
+                self.adapter.connect(self.send_timeout)
             except AdapterError as e:
-                acked, error = [], e
-            except Exception as e:  # noqa: BLE001
-                acked, error = [], AdapterError(f"{type(e).__name__}: {e}")
-            removed = self.spool.ack(acked)
-            sent_once.difference_update(acked)
+                self._fail(str(e), e.auth)
+                self._backoff()
+                return
             with self._lock:
-                self.stats.sent += removed
-                self.stats.retries += retried
-                self.stats.pending = len(self.spool)
-            if error is not None or len(acked) < len(batch):
-                self.spool.mark_attempt([e.id for e in batch if e.id not in set(acked)])
-                self._fail(str(error) if error else f"{len(batch) - len(acked)} message(s) not acknowledged",
-                           bool(error and error.auth))
-                self.adapter.close()
-                self._stop.wait(delay * random.uniform(0.8, 1.2))
-                delay = min(delay * 2, self.retry_max)
-            else:
-                delay = self.retry_initial
+                self.stats.connected, self.stats.auth_failed = True, False
+                self.stats.reconnects += 1
+            log.info("nvmsgbroker %s: connected to %s", self.protocol, self.conn)
+        batch = self.spool.peek(self.send_batch)
+        if not batch:
+            self.spool.not_empty.wait(0.2)
+            return
+        try:
+            acked = list(self.adapter.publish(batch, self.send_timeout))
+            error = None
+        except AdapterError as e:
+            acked, error = [], e
+        removed = self.spool.ack(acked)
+        with self._lock:
+            self.stats.sent += removed
+            self.stats.retries += sum(e.attempts > 0 for e in batch)  # sent before, not acknowledged then
+            self.stats.pending = len(self.spool)
+        if error is not None or len(acked) < len(batch):
+            done = set(acked)
+            self.spool.mark_attempt([e.id for e in batch if e.id not in done])
+            self._fail(str(error) if error else f"{len(batch) - len(acked)} message(s) not acknowledged",
+                       bool(error and error.auth))
+            self._close_adapter()
+            self._backoff()
+        else:
+            self._delay = self.retry_initial
 
 
 __all__ = ["BrokerStats", "MsgBroker", "default_spool_path"]
