@@ -171,6 +171,11 @@ def _resolve(base: Path, value: str) -> str:
     return str(p if p.is_absolute() else (base / p))
 
 
+def _f(x: float) -> float:
+    """A proto ``float`` (float32) as the decimal that was written: 0.2, not 0.20000000298023224."""
+    return float(f"{x:.7g}")
+
+
 def _map(msg: Any, source: str, base: Path, lines: dict[str, int]) -> InferServerConfig:
     def where(path: str) -> str:
         line = lines.get(path)
@@ -262,13 +267,13 @@ def _map(msg: Any, source: str, base: Path, lines: dict[str, int]) -> InferServe
             raise err("infer_config.preprocess.frame_scaling_filter", f"must be 0..6, got {pp.frame_scaling_filter}")
         cfg.scaling_filter = int(pp.frame_scaling_filter)
     if pp.HasField("pad_value"):
-        cfg.pad_value = float(pp.pad_value)
+        cfg.pad_value = _f(pp.pad_value)
     if pp.HasField("normalize"):
         n = pp.normalize
         if n.scale_factor <= 0:
             raise err("infer_config.preprocess.normalize.scale_factor", f"must be > 0, got {n.scale_factor}")
-        cfg.net_scale_factor = float(n.scale_factor)
-        cfg.offsets = [float(v) for v in n.channel_offsets]
+        cfg.net_scale_factor = _f(n.scale_factor)
+        cfg.offsets = [_f(v) for v in n.channel_offsets]
         origin("net-scale-factor", "infer_config.preprocess.normalize.scale_factor")
         origin("offsets", "infer_config.preprocess.normalize.channel_offsets")
         if n.mean_file:
@@ -287,16 +292,16 @@ def _map(msg: Any, source: str, base: Path, lines: dict[str, int]) -> InferServe
         _map_detection(cfg, post.detection, ppath, origin)
     elif kind == "classification":
         cfg.network_type = CLASSIFIER
-        cfg.classifier_threshold = float(post.classification.threshold)
+        cfg.classifier_threshold = _f(post.classification.threshold)
         if post.classification.custom_parse_classifier_func:
             cfg.parse_classifier_func_name = post.classification.custom_parse_classifier_func
             origin("parse-classifier-func-name", f"{ppath}.custom_parse_classifier_func")
     elif kind in ("trtis_classification", "triton_classification"):
         cfg.network_type = CLASSIFIER
-        cfg.classifier_threshold = float(getattr(post, kind).threshold)
+        cfg.classifier_threshold = _f(getattr(post, kind).threshold)
     elif kind == "segmentation":
         cfg.network_type = SEGMENTATION
-        cfg.segmentation_threshold = float(post.segmentation.threshold)
+        cfg.segmentation_threshold = _f(post.segmentation.threshold)
         if post.segmentation.num_segmentation_classes:
             cfg.num_detected_classes = int(post.segmentation.num_segmentation_classes)
     else:  # "other" or nothing: raw tensors only
@@ -328,8 +333,8 @@ def _map(msg: Any, source: str, base: Path, lines: dict[str, int]) -> InferServe
     dfl = oc.detect_control.default_filter
     if oc.HasField("detect_control"):
         a = cfg.class_attrs_all
-        a.detected_min_w, a.detected_min_h = float(dfl.min_width), float(dfl.min_height)
-        a.detected_max_w, a.detected_max_h = float(dfl.max_width), float(dfl.max_height)
+        a.detected_min_w, a.detected_min_h = _f(dfl.min_width), _f(dfl.min_height)
+        a.detected_max_w, a.detected_max_h = _f(dfl.max_width), _f(dfl.max_height)
         cfg.class_attrs_by_id = {k: dataclasses.replace(v, detected_min_w=a.detected_min_w,
                                                         detected_min_h=a.detected_min_h,
                                                         detected_max_w=a.detected_max_w,
@@ -350,22 +355,22 @@ def _map_detection(cfg: InferConfig, det: Any, path: str, origin) -> None:
     origin("cluster-mode", f"{path}.{policy}" if policy else path)
     if policy == "nms":
         cfg.cluster_mode = CLUSTER_NMS
-        a.pre_cluster_threshold = float(det.nms.confidence_threshold)
-        a.nms_iou_threshold = float(det.nms.iou_threshold)
+        a.pre_cluster_threshold = _f(det.nms.confidence_threshold)
+        a.nms_iou_threshold = _f(det.nms.iou_threshold)
         a.topk = int(det.nms.topk) if det.nms.topk > 0 else -1
     elif policy == "dbscan":
         cfg.cluster_mode = CLUSTER_DBSCAN
-        a.pre_cluster_threshold = float(det.dbscan.pre_threshold)
-        a.eps = float(det.dbscan.eps)
+        a.pre_cluster_threshold = _f(det.dbscan.pre_threshold)
+        a.eps = _f(det.dbscan.eps)
         a.minBoxes = int(det.dbscan.min_boxes)
-        a.dbscan_min_score = float(det.dbscan.min_score)
+        a.dbscan_min_score = _f(det.dbscan.min_score)
     elif policy == "group_rectangle":
         cfg.cluster_mode = CLUSTER_GROUP_RECTANGLES
-        a.pre_cluster_threshold = float(det.group_rectangle.confidence_threshold)
+        a.pre_cluster_threshold = _f(det.group_rectangle.confidence_threshold)
         a.group_threshold = int(det.group_rectangle.group_threshold)
-        a.eps = float(det.group_rectangle.eps)
+        a.eps = _f(det.group_rectangle.eps)
     else:  # simple_cluster or none: threshold only
         cfg.cluster_mode = CLUSTER_NONE
-        a.pre_cluster_threshold = float(det.simple_cluster.threshold) if policy else 0.0
+        a.pre_cluster_threshold = _f(det.simple_cluster.threshold) if policy else 0.0
     for class_id, params in det.per_class_params.items():
-        cfg.class_attrs_by_id[int(class_id)] = dataclasses.replace(a, pre_cluster_threshold=float(params.pre_threshold))
+        cfg.class_attrs_by_id[int(class_id)] = dataclasses.replace(a, pre_cluster_threshold=_f(params.pre_threshold))
