@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -217,3 +218,9 @@ def test_adapter_from_entry_point(tmp_path, monkeypatch):
         b.publish(b"%d" % i)
     assert b.flush(5) and b.stats.sent == 5
     b.close()
+
+
+def test_missing_client_library_named(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "pika", None)  # as if pika were not installed
+    with pytest.raises(ConfigError, match="proto-lib='libnvds_amqp_proto.so' needs the 'pika' package"):
+        MsgBroker("libnvds_amqp_proto.so", "h;1", topic="t", spool_path=tmp_path / "s.db")

@@ -10,6 +10,7 @@ directory. A custom adapter is any class with the :class:`Adapter` methods, regi
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import threading
 from collections.abc import Callable
@@ -120,6 +121,20 @@ def _load(spec: str, proto_lib: str) -> type:
     return cls
 
 
+def check_requirements(cls: type, proto_lib: str) -> None:
+    """Fail early, naming the pip package, when an adapter's client library is not installed."""
+    req = getattr(cls, "requires", None)
+    if req:
+        module, package = req
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:
+            found = False
+        if not found:
+            raise ConfigError(f"nvmsgbroker: proto-lib={proto_lib!r} needs the {package!r} package "
+                              "(pip install 'vistream[brokers]')")
+
+
 def protocol_name(proto_lib: str) -> str:
     """The adapter name a ``proto-lib`` value selects (``libnvds_mqtt_proto.so`` -> ``mqtt``)."""
     base = os.path.basename(proto_lib.strip())
@@ -137,7 +152,9 @@ def resolve_adapter(proto_lib: str) -> type:
     if name in _REGISTRY:
         return _REGISTRY[name]
     if name in _BUILTIN:
-        return _load(_BUILTIN[name], proto_lib)
+        cls = _load(_BUILTIN[name], proto_lib)
+        check_requirements(cls, proto_lib)
+        return cls
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == name:
             return ep.load()

@@ -23,6 +23,7 @@ class AmqpAdapter:
     exchange with that key, or the broker discards it, as in DeepStream)."""
 
     protocol = "amqp"
+    requires = ("pika", "pika")  # (module, pip package) checked when a broker is created
 
     def __init__(self, conn: ConnInfo, config: AdapterConfig) -> None:
         self.conn, self.cfg = conn, config

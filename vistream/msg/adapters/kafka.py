@@ -40,6 +40,7 @@ class KafkaAdapter:
     """
 
     protocol = "kafka"
+    requires = ("confluent_kafka", "confluent-kafka")  # (module, pip package) checked when a broker is created
 
     def __init__(self, conn: ConnInfo, config: AdapterConfig) -> None:
         self.conn, self.cfg = conn, config

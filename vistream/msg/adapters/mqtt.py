@@ -15,6 +15,7 @@ class MqttAdapter:
     enable-tls, tls-cafile, tls-capath, tls-certfile, tls-keyfile, loop-timeout (ms), qos (1 or 2)."""
 
     protocol = "mqtt"
+    requires = ("paho.mqtt", "paho-mqtt")  # (module, pip package) checked when a broker is created
 
     def __init__(self, conn: ConnInfo, config: AdapterConfig) -> None:
         self.conn, self.cfg = conn, config

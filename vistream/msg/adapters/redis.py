@@ -15,6 +15,7 @@ class RedisAdapter:
     XADD returned its entry id."""
 
     protocol = "redis"
+    requires = ("redis", "redis")  # (module, pip package) checked when a broker is created
 
     def __init__(self, conn: ConnInfo, config: AdapterConfig) -> None:
         self.conn, self.cfg = conn, config
