@@ -154,7 +154,16 @@ class TorchCudaBackend:
         except NotImplementedError as e:
             raise ConfigError(f"{key}: {p.name} cannot run on backend=torch: onnx2torch: {e}; "
                               "use backend=onnxruntime for this model") from None
-        return module.eval().to(self.device, self.dtype)
+        module = module.eval().to(self.device, self.dtype)
+        if self.device.type == "cuda":
+            # onnx2torch keeps shape-like initializers (Slice starts/ends, Reshape targets) as int64 tensors and
+            # reads them on the host in forward(): on the GPU each read is a device->host sync, and a sync
+            # makes CUDA-graph capture fail. Integer constants stay on the host instead.
+            for mod in module.modules():
+                for name, buf in list(mod._buffers.items()):
+                    if buf is not None and not buf.is_floating_point():
+                        mod._buffers[name] = buf.cpu()
+        return module
 
     def _probe_batch(self, dims) -> int:
         """0 when a batch of 2 gives each image's own outputs, else 1."""
@@ -168,12 +177,14 @@ class TorchCudaBackend:
                 one = self._run(x[1:2])
             except Exception:
                 return 1
+        # A batch baked into a reshape gives garbage (relative error ~1); numerics (TF32, FP16) stay far below this
+        tol = 3e-2 if self.dtype == torch.float16 else 1e-2
         for name in self.output_names:
             a, b = both[name], one[name]
             if a.shape[0] != 2 or a.shape[1:] != b.shape[1:]:
                 return 1
-            tol = 5e-2 if self.dtype == torch.float16 else 1e-3
-            if not torch.allclose(a[1:2].float(), b.float(), rtol=tol, atol=tol * max(1.0, b.abs().max().item())):
+            a, b = a[1:2].float(), b.float()
+            if not torch.isfinite(a).all() or (a - b).norm() > tol * max(b.norm().item(), 1e-6):
                 return 1
         return 0
 
@@ -214,7 +225,14 @@ class TorchCudaBackend:
             parts = [self.infer_tensor(x[i:i + 1]) for i in range(x.shape[0])]
             return {n: torch.cat([p[n] for p in parts]) for n in self.output_names}
         if self.cuda_graphs and x.shape[0] <= MAX_GRAPH_BATCH:
-            return self._graph(x)
+            try:
+                return self._graph(x)
+            except RuntimeError as e:  # an operator that cannot be captured: run this model eagerly from now on
+                warnings.warn(f"CUDA graph capture failed ({str(e).splitlines()[0][:160]}); running eagerly",
+                              stacklevel=2)
+                self.cuda_graphs = False
+                self._graphs.clear()
+                torch.cuda.synchronize(self.device)
         with torch.inference_mode():
             return self._run(x)
 

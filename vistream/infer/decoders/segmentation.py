@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 
@@ -22,24 +21,14 @@ def class_axis(shape: tuple[int, ...], num_classes: int, order: int) -> int:
 
 
 def argmax_max(out: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-pixel (argmax, max) over the class axis (0 or 2) of a rank-3 tensor; ties go to the lowest class.
+    """Per-pixel (argmax, max) over the class axis of a rank-3 tensor; ties go to the lowest class.
 
-    Works on whole class planes with OpenCV (split, max, compare): about twice as fast as ``np.argmax`` along a
-    short last axis, and it yields the max too.
+    ``np.argmax`` then a gather for the max (a second full reduction would cost as much as the argmax).
+    Measured against OpenCV plane-wise max/compare on real DeepLab outputs, this was faster: OpenCV's split
+    competes with ONNX Runtime's worker threads.
     """
-    c = out.shape[axis]
-    if c > 255 or out.dtype not in (np.float32, np.float64):
-        idx = np.argmax(out, axis=axis)
-        return idx.astype(np.int32), np.take_along_axis(out, np.expand_dims(idx, axis), axis=axis).squeeze(axis)
-    planes = cv2.split(np.ascontiguousarray(out)) if axis == 2 else [np.ascontiguousarray(p) for p in out]
-    best = planes[0].copy()
-    for p in planes[1:]:
-        cv2.max(best, p, dst=best)
-    idx = np.zeros(best.shape, np.uint8)
-    for k in range(c - 1, -1, -1):  # descending, so the lowest class wins a tie
-        differs = cv2.compare(planes[k], best, cv2.CMP_NE)  # 255 where plane k is not the max
-        cv2.bitwise_and(idx, differs, dst=idx)
-        idx |= cv2.bitwise_not(differs) & k
+    idx = np.argmax(out, axis=axis)
+    best = np.take_along_axis(out, np.expand_dims(idx, axis), axis=axis).squeeze(axis)
     return idx.astype(np.int32), best
 
 
