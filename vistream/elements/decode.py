@@ -104,13 +104,20 @@ _DECODER_PROPS = (
 )
 
 
+def torch_flip_rgb(rgb):
+    """RGB(A) -> BGR(A) on a GPU tensor (alpha stays last)."""
+    return rgb[..., [2, 1, 0, 3][: rgb.shape[-1]]].contiguous()
+
+
 @register
 class NvV4l2Decoder(Element):
     """Decodes H.264, H.265, MPEG-4, MJPEG, VP8/9 and AV1 into raw frames (RGB unless a caps filter
     downstream asks for another format: BGR, RGBA, BGRA, GRAY8, NV12, I420).
 
     On the CPU path FFmpeg decodes (multi-threaded); frame count and timestamps follow the stream exactly.
-    Runs in its own thread.
+    With an NVIDIA GPU and ``vistream[gpu]`` (see :mod:`vistream.gpu`; ``VISTREAM_DEVICE=cpu`` forces the
+    CPU) H.264/H.265/AV1/VP9/... decode on NVDEC: frames feeding nvstreammux stay in GPU memory (NV12,
+    ``video/x-raw(memory:NVMM)``). Runs in its own thread.
     """
 
     FACTORY = "nvv4l2decoder"
@@ -160,6 +167,8 @@ class NvV4l2Decoder(Element):
     def _decode_buffer(self, buffer: Buffer) -> FlowReturn:
         caps = buffer.caps or Caps("video/x-h264")
         key = (caps.media_type, caps.get("codec_data"))
+        if getattr(self, "_nvdec", None) is not None or (self._decoder is None and self._wants_nvdec(caps)):
+            return self._gpu_decode(buffer, caps, key)
         if self._decoder is None or key != self._dec_caps_key:
             if self._decoder is not None:
                 ret = self._emit(self._decoder.flush())
@@ -195,7 +204,85 @@ class NvV4l2Decoder(Element):
                 return ret
         return FlowReturn.OK
 
+    # ---- GPU path (NVDEC through PyNvVideoCodec) ----------------------------------------------------------------
+    def _wants_nvdec(self, caps: Caps) -> bool:
+        """NVDEC when the element is nvv4l2decoder/decodebin (not an avdec_* software decoder), the codec is one
+        NVDEC decodes and the GPU path is available (``VISTREAM_DEVICE``, see :mod:`vistream.gpu`)."""
+        if self.factory_name.startswith("avdec_") or self.factory_name in ("jpegdec", "vp8dec", "vp9dec"):
+            return False
+        from vistream.gpu import use_gpu
+        from vistream.gpu.bitstream import NVDEC_CODECS
+
+        name = caps.get("codec-name") or MEDIA_CODEC.get(caps.media_type)
+        return name in NVDEC_CODECS and use_gpu(self._props["gpu-id"], need_decoder=True, element=self.name)
+
+    def _gpu_decode(self, buffer: Buffer, caps: Caps, key) -> FlowReturn:
+        from vistream.gpu.nvdec import NvDecoder
+
+        if getattr(self, "_nvdec", None) is None or key != self._dec_caps_key:
+            if getattr(self, "_nvdec", None) is not None:
+                ret = self._gpu_emit(self._nvdec.flush())
+                if ret != FlowReturn.OK:
+                    return ret
+            name = caps.get("codec-name") or MEDIA_CODEC.get(caps.media_type)
+            try:
+                self._nvdec = NvDecoder(name, self._props["gpu-id"], caps.get("codec_data"),
+                                        self._props["drop-frame-interval"], self._props["num-extra-surfaces"],
+                                        self._props["cudadec-memtype"], self._props["low-latency-mode"])
+            except (ValueError, RuntimeError) as e:
+                raise ElementError(f"NVDEC: {e}", self.name) from None
+            self._dec_caps_key = key
+            self._fmt = self._out_format()
+            rate = caps.get("framerate")
+            self._gpu_rate = Fraction(rate) if rate else Fraction(25, 1)
+            peer = self.srcpad.peer
+            # Frames stay on the GPU (NV12, memory:NVMM) when nvstreammux batches them; any other consumer gets
+            # host frames in the format it asks for, as from the CPU decoder.
+            self._gpu_out = peer is not None and peer.parent is not None and \
+                getattr(peer.parent, "FACTORY", "") == "nvstreammux"
+        if self._props["skip-frames"] == 2 and buffer.flags:
+            return FlowReturn.OK
+        data = buffer.data if isinstance(buffer.data, (bytes, bytearray)) else bytes(buffer.data)
+        try:
+            frames = self._nvdec.decode(data, max(0, buffer.pts))
+        except ValueError as e:
+            raise ElementError(f"NVDEC: {e}", self.name) from None
+        return self._gpu_emit(frames)
+
+    def _gpu_emit(self, frames: list) -> FlowReturn:
+        from vistream.gpu.ops import nv12_to_rgb
+
+        drop = max(1, self._props["drop-frame-interval"])
+        duration = int(1e9 / self._gpu_rate) * drop
+        rate = self._gpu_rate / drop
+        for nv12, pts in frames:
+            w, h = nv12.shape[1], nv12.shape[0] * 2 // 3
+            self._count += 1
+            if self._gpu_out:
+                data, caps = nv12[None], video_caps("NV12", w, h, rate, ("memory:NVMM",))
+            elif self._fmt == "NV12":
+                data, caps = nv12[None].cpu().numpy(), video_caps("NV12", w, h, rate)
+            else:
+                rgb = nv12_to_rgb(nv12, alpha=self._fmt in ("RGBA", "BGRA", "RGBx", "BGRx"))
+                if self._fmt.startswith("BGR"):
+                    rgb = torch_flip_rgb(rgb)
+                arr = rgb.cpu().numpy()
+                if self._fmt == "GRAY8":
+                    from vistream.elements.video import convert_color
+
+                    arr = convert_color(arr, "RGB", "GRAY8")[..., None]
+                data, caps = arr[None], video_caps(self._fmt, w, h, rate)
+            ret = self.push(Buffer(data, pts=pts, duration=duration, caps=caps, frame_num=self._count - 1))
+            if ret != FlowReturn.OK:
+                return ret
+        return FlowReturn.OK
+
     def on_eos(self, pad: Pad) -> None:
+        if getattr(self, "_nvdec", None) is not None:
+            self._gpu_emit(self._nvdec.flush())
+            if self._count == 0:
+                raise ElementError("NVDEC could not decode any frame", self.name)
+            return
         dec = self._decoder
         if dec is None:
             return

@@ -13,7 +13,7 @@ from vistream.core.element import Element, register
 from vistream.core.errors import ElementError
 from vistream.core.pad import Pad, PadDirection, PadPresence, PadTemplate
 from vistream.core.props import Property
-from vistream.elements.video import AV_FORMATS, buffer_format, frame_size
+from vistream.elements.video import AV_FORMATS, buffer_format, download_buffer, frame_size
 
 TIME_BASE = Fraction(1, 90000)
 
@@ -81,6 +81,7 @@ class _Encoder(Element):
         self._caps = caps
 
     def chain(self, pad: Pad, buffer: Buffer) -> FlowReturn:
+        download_buffer(buffer)  # GPU frames (H100-class GPUs have no NVENC): encode a host copy with FFmpeg
         fmt = buffer_format(buffer.caps)
         if fmt not in AV_FORMATS:
             raise ElementError(f"cannot encode format {fmt}", self.name)

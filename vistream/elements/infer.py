@@ -7,7 +7,7 @@ from vistream.core.element import Element, register
 from vistream.core.errors import ElementError
 from vistream.core.pad import Pad, PadDirection, PadPresence, PadTemplate
 from vistream.core.props import Property
-from vistream.elements.video import rgb_frames
+from vistream.elements.video import is_gpu_data, rgb_frames
 
 # Element properties handed to the engine as overrides when the user sets them (DeepStream semantics:
 # a property set on the element wins over the config file).
@@ -19,7 +19,9 @@ _OVERRIDES = ("unique-id", "process-mode", "infer-on-gie-id", "infer-on-class-id
 class NvInfer(Element):
     """Runs inference with an nvinfer config (``config-file-path``): primary detectors add objects,
     secondary models (``process-mode=2``) classify or detect inside objects; results go into the batch
-    metadata exactly as DeepStream's nvinfer does. ONNX Runtime on the CPU; runs in its own thread."""
+    metadata exactly as DeepStream's nvinfer does. ONNX Runtime on the CPU; with an NVIDIA GPU and
+    ``vistream[gpu]`` the model runs with PyTorch CUDA on GPU batches (``network-mode=2``: FP16; see
+    :mod:`vistream.gpu`). Runs in its own thread."""
 
     FACTORY = "nvinfer"
     KLASS = "NvInfer Plugin"
@@ -58,7 +60,13 @@ class NvInfer(Element):
             raise ElementError('property "config-file-path" is not set', self.name)
         overrides = {k: self._props[k] for k in _OVERRIDES if k in self._set_props}
         try:
-            self.engine = InferEngine(path, overrides, threads=self._props["num-threads"] or None)
+            if self._gpu_engine():
+                from vistream.gpu.infer import engine_for
+
+                self.engine = engine_for(path, overrides, gpu_id=self._props["gpu-id"],
+                                         threads=self._props["num-threads"] or None)
+            else:
+                self.engine = InferEngine(path, overrides, threads=self._props["num-threads"] or None)
         except ValueError as e:  # config errors name file:line
             raise ElementError(str(e), self.name) from None
         except OSError as e:
@@ -68,8 +76,17 @@ class NvInfer(Element):
     def chain(self, pad: Pad, buffer: Buffer) -> FlowReturn:
         if buffer.batch_meta is None:
             raise ElementError("nvinfer needs batched buffers: put nvstreammux before it", self.name)
-        self.frames_inferred += self.engine.process(rgb_frames(buffer), buffer.batch_meta)
+        frames = rgb_frames(buffer)
+        if is_gpu_data(frames) and not getattr(self.engine, "on_gpu", False):
+            frames = frames.detach().cpu().numpy()  # CPU engine (forced, or a model torch cannot run)
+        self.frames_inferred += self.engine.process(frames, buffer.batch_meta)
         return self.push(buffer)
+
+    def _gpu_engine(self) -> bool:
+        """The PyTorch CUDA engine when the GPU path is available (see :mod:`vistream.gpu`)."""
+        from vistream.gpu import use_gpu
+
+        return use_gpu(self._props["gpu-id"], element=self.name)
 
     def handle_event(self, pad: Pad, event: Event) -> bool:
         if event.type is EventType.STREAM_EOS and hasattr(self, "engine"):

@@ -17,7 +17,14 @@ from vistream.core.element import Element, register
 from vistream.core.errors import ElementError
 from vistream.core.pad import Pad, PadDirection, PadPresence, PadTemplate
 from vistream.core.props import Property
-from vistream.elements.video import buffer_format, frame_size, letterbox_params, stack_frames, video_caps
+from vistream.elements.video import (
+    buffer_format,
+    frame_size,
+    is_gpu_data,
+    letterbox_params,
+    stack_frames,
+    video_caps,
+)
 from vistream.meta import BatchMeta, FrameMeta
 
 
@@ -55,6 +62,8 @@ class NvStreamMux(Element):
     batched fairly and frame-exactly), or when ``batched-push-timeout`` (µs) expires: partial batches.
     At the EOS of one source the others go on; a ``stream-eos`` event and bus message name the source.
     With ``live-source=1`` batches leave on time and frames that pile up are dropped and counted.
+    Frames in GPU memory (from NVDEC) are batched on the GPU: one RGB ``(B, H, W, 3)`` CUDA tensor with
+    ``video/x-raw(memory:NVMM)`` caps (see :mod:`vistream.gpu`).
     """
 
     FACTORY = "nvstreammux"
@@ -280,6 +289,8 @@ class NvStreamMux(Element):
         return batch
 
     def _make_buffer(self, batch: list[tuple[_SourceState, _Frame, int]]) -> Buffer:
+        if any(is_gpu_data(fr.data) for _, fr, _ in batch):
+            return self._make_gpu_buffer(batch)
         out_w, out_h = self._props["width"], self._props["height"]
         pad_mode = self._props["enable-padding"]
         interp = _INTERP[self._props["interpolation-method"]]
@@ -324,6 +335,57 @@ class NvStreamMux(Element):
         out_caps = video_caps(fmt, w0 if fmt not in ("NV12", "I420") else w0, h0 if fmt not in ("NV12", "I420") else h0 * 2 // 3,
                               fr, features, **{"batch-size": self._props["batch-size"]})
         return Buffer(data, pts=first_pts, caps=out_caps, batch_meta=bm, frame_num=self.batches - 1)
+
+    def _make_gpu_buffer(self, batch: list[tuple[_SourceState, _Frame, int]]) -> Buffer:
+        """GPU batch: NV12 (or RGB) frames in GPU memory -> one ``(B, H, W, 3)`` RGB uint8 CUDA tensor at the mux
+        size, converted and scaled in one pass per input size; caps ``video/x-raw(memory:NVMM),format=RGB``."""
+        import torch
+
+        from vistream.gpu.ops import nv12_to_rgb, resize_rgb
+
+        out_w, out_h = self._props["width"], self._props["height"]
+        pad_mode = bool(self._props["enable-padding"])
+        interp = self._props["interpolation-method"]
+        device = next(fr.data.device for _, fr, _ in batch if is_gpu_data(fr.data))
+        sizes = []
+        for _, fr, _ in batch:
+            w, h = frame_size(fr.data, buffer_format(fr.caps))
+            sizes.append((w, h))
+        tw, th = out_w or sizes[0][0], out_h or sizes[0][1]
+        out = torch.empty((len(batch), th, tw, 3), dtype=torch.uint8, device=device)
+        groups: dict[tuple, list[int]] = {}
+        for i, (_, fr, _) in enumerate(batch):
+            groups.setdefault((buffer_format(fr.caps), sizes[i]), []).append(i)
+        for (fmt, _), idx in groups.items():
+            data = [batch[i][1].data for i in idx]
+            x = torch.stack([d if is_gpu_data(d) else torch.from_numpy(np.ascontiguousarray(d)).to(device)
+                             for d in data])
+            if fmt == "NV12":
+                out[idx] = nv12_to_rgb(x, tw, th, pad=pad_mode, interpolation=interp)
+            elif fmt in ("RGB", "RGBA", "RGBx", "BGR", "BGRA", "BGRx"):
+                x = x[..., :3]
+                if fmt.startswith("BGR"):
+                    x = x.flip(-1)
+                out[idx] = resize_rgb(x.contiguous(), tw, th, pad=pad_mode, interpolation=interp)
+            else:
+                raise ElementError(f"GPU batching supports NV12 and RGB/BGR(A) frames, not {fmt}", self.name)
+        now_ns = time.time_ns()
+        attach_ts = self._props["attach-sys-ts"]
+        metas, first_pts = [], -1
+        for i, (st, fr, num) in enumerate(batch):
+            if first_pts < 0 and fr.pts >= 0:
+                first_pts = fr.pts
+            metas.append(FrameMeta(
+                source_id=st.source_id, batch_id=i, pad_index=st.source_id, frame_num=num,
+                buf_pts=fr.pts, ntp_timestamp=now_ns if attach_ts else 0,
+                source_frame_width=sizes[i][0], source_frame_height=sizes[i][1], pipeline_width=tw,
+                pipeline_height=th))
+        self.batches += 1
+        bm = BatchMeta(max_frames_in_batch=self._props["batch-size"], frame_meta_list=metas)
+        caps = batch[0][1].caps
+        fr = caps.get("framerate") if caps is not None else None
+        out_caps = video_caps("RGB", tw, th, fr, ("memory:NVMM",), **{"batch-size": self._props["batch-size"]})
+        return Buffer(out, pts=first_pts, caps=out_caps, batch_meta=bm, frame_num=self.batches - 1)
 
     # --- stats ----------------------------------------------------------------------------------------------
     def source_stats(self) -> dict[int, dict[str, int]]:

@@ -134,4 +134,44 @@ def rgb_frames(buffer) -> list[np.ndarray] | np.ndarray:
     fmt = canonical_format(buffer_format(buffer.caps))
     if fmt == "RGB":
         return buffer.data
+    if is_gpu_data(buffer.data):  # GPU batch: convert on the GPU, keep it there
+        from vistream.gpu.ops import nv12_to_rgb
+
+        if fmt == "NV12":
+            return nv12_to_rgb(buffer.data)
+        if fmt in ("RGBA", "BGR", "BGRA"):
+            rgb = buffer.data[..., :3]
+            return (rgb.flip(-1) if fmt.startswith("BGR") else rgb).contiguous()
+        buffer = type(buffer)(to_numpy_frames(buffer), caps=buffer.caps)
     return [convert_color(f, fmt, "RGB") for f in buffer.data]
+
+
+def is_gpu_data(data) -> bool:
+    """True for a torch CUDA tensor (a GPU frame or batch), without importing torch."""
+    # torch CUDA tensors, recognised without importing torch or vistream.gpu on the CPU path
+    return type(data).__module__.startswith("torch") and getattr(getattr(data, "device", None), "type", None) == "cuda"
+
+
+def to_numpy_frames(buffer):
+    """The buffer's frames on the host: a GPU batch (torch CUDA tensor, ``memory:NVMM`` caps) is downloaded to a
+    NumPy array of the same layout (``(B, H, W, C)``, NV12 ``(B, H*3/2, W)``); host frames pass through unchanged.
+
+    Elements that work on pixels with NumPy/OpenCV (nvvideoconvert, nvdsosd, nvmultistreamtiler, encoders, sinks
+    that need pixels) call it first; the buffer itself is not modified.
+    """
+    data = buffer.data
+    if is_gpu_data(data):
+        return data.detach().cpu().numpy()
+    if isinstance(data, list) and data and is_gpu_data(data[0]):
+        return [f.detach().cpu().numpy() for f in data]
+    return data
+
+
+def download_buffer(buffer) -> None:
+    """Replace a GPU batch in ``buffer.data`` by its host copy and drop ``memory:NVMM`` from its caps (in place)."""
+    if not is_gpu_data(buffer.data) and not (isinstance(buffer.data, list) and buffer.data and is_gpu_data(buffer.data[0])):
+        return
+    buffer.data = to_numpy_frames(buffer)
+    caps = buffer.caps
+    if caps is not None and caps.features:
+        buffer.caps = Caps(caps.media_type, tuple(f for f in caps.features if f != "memory:NVMM"), **caps.fields)

@@ -1,0 +1,316 @@
+"""GPU benchmarks: NVDEC ceiling, model ceiling, end-to-end streams in real time, latency.
+
+    python bench/gpu/bench.py --clip CLIP_1080P.mp4 --json results.json [--quick]
+
+1. NVDEC ceiling: aggregate decode FPS of N copies of the 1080p30 clip (one NVDEC session and thread each).
+2. Model ceiling: YOLOX-Nano FP16 (backend=torch, CUDA graphs) at batch 1..64, with the GPU pre-processing of
+   1080p RGB frames (letterbox to 416, BGR) and the output download; the model alone too.
+3. End to end: N streams decode (NVDEC) -> mux (NV12 -> RGB 1080p batch on GPU) -> nvinfer (GpuInferEngine) ->
+   tracker (IOU) -> sink. Unpaced: aggregate FPS. Paced at 30 FPS per stream: is every stream at >= 30 FPS and
+   does the latency stay flat?
+4. Latency decode -> sink per frame (p50/p99) at 8 paced streams.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import queue
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from vistream.gpu.infer import GpuInferEngine  # noqa: E402
+from vistream.gpu.ops import nv12_to_rgb  # noqa: E402
+from vistream.meta import BatchMeta, FrameMeta  # noqa: E402
+from vistream.track import TrackerCore  # noqa: E402
+
+CONFIG = "samples/configs/config_infer_primary_yoloX.txt"
+TRACKER = "samples/configs/tracker/config_tracker_IOU.yml"
+
+
+def log(*a):
+    print(*a, flush=True)
+
+
+# ---- 1. NVDEC ceiling ---------------------------------------------------------------------------------------
+
+def decode_ceiling(clip: str, streams: int, frames_per_stream: int) -> dict:
+    import PyNvVideoCodec as nvc
+
+    counts = [0] * streams
+    ready = threading.Barrier(streams + 1)
+    done = threading.Barrier(streams + 1)
+
+    def worker(i):
+        dmx = nvc.CreateDemuxer(filename=clip)
+        dec = nvc.CreateDecoder(gpuid=0, codec=dmx.GetNvCodecId(), usedevicememory=True,
+                                bWaitForSessionWarmUp=True)
+        ready.wait()
+        n = 0
+        while n < frames_per_stream:  # demux + decode (FFmpeg's MP4 reader included, as in a pipeline)
+            for p in dmx:
+                n += len(dec.Decode(p))
+            n += len(dec.Decode(nvc.PacketData()))
+            dmx = nvc.CreateDemuxer(filename=clip)
+            dec = nvc.CreateDecoder(gpuid=0, codec=dmx.GetNvCodecId(), usedevicememory=True)
+        counts[i] = n
+        done.wait()
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(streams)]
+    for t in threads:
+        t.start()
+    ready.wait()
+    t0 = time.perf_counter()
+    done.wait()
+    dt = time.perf_counter() - t0
+    total = sum(counts)
+    return {"streams": streams, "frames": total, "seconds": round(dt, 3), "fps": round(total / dt, 1),
+            "fps_per_stream": round(total / dt / streams, 1)}
+
+
+def _decode_proc(args):
+    clip, streams, frames, q = args
+    q.put(decode_ceiling(clip, streams, frames))
+
+
+def decode_ceiling_procs(clip: str, streams: int, procs: int, frames_per_stream: int) -> dict:
+    """The same load split over ``procs`` processes (separate CUDA contexts, no shared interpreter)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    ps = [ctx.Process(target=_decode_proc, args=((clip, streams // procs, frames_per_stream, q),))
+          for _ in range(procs)]
+    for p in ps:
+        p.start()
+    rs = [q.get() for _ in ps]
+    for p in ps:
+        p.join()
+    fps = sum(r["fps"] for r in rs)  # sessions start together (barrier per process): sum of rates
+    return {"streams": streams, "processes": procs, "fps": round(fps, 1), "fps_per_stream": round(fps / streams, 1)}
+
+
+# ---- 2. model ceiling -----------------------------------------------------------------------------------------
+
+def model_ceiling(frames1080: torch.Tensor, batches, iters: int = 30) -> list[dict]:
+    out = []
+    for b in batches:
+        eng = GpuInferEngine(CONFIG, {"batch-size": b})
+        x = frames1080[torch.arange(b) % frames1080.shape[0]].contiguous()
+        for _ in range(3):
+            eng.infer_gpu(x)
+        torch.cuda.synchronize()
+        times = []
+        for _ in range(iters):
+            t = time.perf_counter()
+            eng.infer_gpu(x)  # includes pre-processing and the output download (a sync)
+            times.append(time.perf_counter() - t)
+        from vistream.gpu.ops import preprocess
+
+        inp = preprocess(x, eng.net_input, dtype=eng.backend.dtype)
+        ev0, ev1 = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        mt = []
+        for _ in range(iters):
+            ev0.record()
+            eng.backend.infer_tensor(inp)
+            ev1.record()
+            ev1.synchronize()
+            mt.append(ev0.elapsed_time(ev1) / 1e3)
+        med, mmed = statistics.median(times), statistics.median(mt)
+        out.append({"batch": b, "ms": round(med * 1e3, 2), "fps": round(b / med, 1), "model_ms": round(mmed * 1e3, 2),
+                    "model_fps": round(b / mmed, 1)})
+        log(f"model batch {b}: {med * 1e3:.2f} ms/batch (pre+infer+download) = {b / med:.0f} FPS; "
+            f"model only {mmed * 1e3:.2f} ms = {b / mmed:.0f} FPS")
+        del eng
+    return out
+
+
+# ---- 3/4. end to end ------------------------------------------------------------------------------------------
+
+class E2E:
+    """decode threads -> mux thread (GPU batch) -> infer+track thread -> sink."""
+
+    def __init__(self, clip: str, streams: int, paced: bool, seconds: float, mux_w=1920, mux_h=1080,
+                 infer_batch: int = 64):
+        self.clip, self.n, self.paced, self.seconds = clip, streams, paced, seconds
+        self.mux_w, self.mux_h = mux_w, mux_h
+        self.q = [queue.Queue(maxsize=8) for _ in range(streams)]
+        self.batches = queue.Queue(maxsize=2)
+        self.engine = GpuInferEngine(CONFIG, {"batch-size": min(infer_batch, streams)})
+        self.tracker = TrackerCore(TRACKER)
+        self.lat: list[tuple[float, float]] = []  # (sink time, latency)
+        self.per_stream = [0] * streams
+        self.objects = 0
+        self.stop = threading.Event()
+        self.stage = {"mux": 0.0, "infer": 0.0, "track": 0.0}
+
+    def decoder(self, i):
+        import PyNvVideoCodec as nvc
+
+        dmx = nvc.CreateDemuxer(filename=self.clip)
+        dec = nvc.CreateDecoder(gpuid=0, codec=dmx.GetNvCodecId(), usedevicememory=True)
+        self.started.wait()
+        t0 = self.t0
+        k = 0
+        while not self.stop.is_set():
+            for p in itertools.chain(dmx, [nvc.PacketData()]):
+                if self.paced:  # a live camera: packet k arrives at t0 + k/30
+                    delay = t0 + k / 30.0 - time.perf_counter()
+                    if delay > 0:
+                        time.sleep(delay)
+                if p.bsl:
+                    k += 1
+                for fr in dec.Decode(p):
+                    nv12 = torch.from_dlpack(fr).clone()
+                    self.q[i].put((nv12, time.perf_counter()))
+                if self.stop.is_set():
+                    return
+            dmx = nvc.CreateDemuxer(filename=self.clip)  # loop the clip
+            dec = nvc.CreateDecoder(gpuid=0, codec=dmx.GetNvCodecId(), usedevicememory=True)
+
+    def mux(self):
+        n = self.n
+        fnum = [0] * n
+        while not self.stop.is_set():
+            frames, metas, stamps = [], [], []
+            for i in range(n):  # one frame of every stream per batch (DeepStream batch-size = sources)
+                try:
+                    nv12, ts = self.q[i].get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                frames.append(nv12)
+                stamps.append(ts)
+                metas.append(FrameMeta(source_id=i, batch_id=len(metas), pad_index=i, frame_num=fnum[i],
+                                       source_frame_width=1920, source_frame_height=1080,
+                                       pipeline_width=self.mux_w, pipeline_height=self.mux_h))
+                fnum[i] += 1
+            if not frames:
+                continue
+            t = time.perf_counter()
+            rgb = nv12_to_rgb(torch.stack(frames), self.mux_w, self.mux_h)
+            self.stage["mux"] += time.perf_counter() - t
+            self.batches.put((rgb, BatchMeta(max_frames_in_batch=n, frame_meta_list=metas), stamps))
+
+    def infer(self):
+        while not self.stop.is_set() or not self.batches.empty():
+            try:
+                rgb, bm, stamps = self.batches.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            t = time.perf_counter()
+            self.engine.process(rgb, bm)
+            t2 = time.perf_counter()
+            self.tracker.process(bm)
+            t3 = time.perf_counter()
+            self.stage["infer"] += t2 - t
+            self.stage["track"] += t3 - t2
+            now = time.perf_counter()
+            if now - self.t0 > self.warmup:
+                for fm, ts in zip(bm.frame_meta_list, stamps, strict=True):
+                    self.per_stream[fm.source_id] += 1
+                    self.objects += len(fm.obj_meta_list)
+                    self.lat.append((now - self.t0, now - ts))
+
+    def run(self, warmup: float = 2.0) -> dict:
+        self.warmup = warmup
+        self.started = threading.Event()
+        threads = [threading.Thread(target=self.decoder, args=(i,), daemon=True) for i in range(self.n)]
+        threads += [threading.Thread(target=self.mux, daemon=True), threading.Thread(target=self.infer, daemon=True)]
+        for t in threads:
+            t.start()
+        time.sleep(1.0 + 0.02 * self.n)  # decoder sessions start
+        self.t0 = time.perf_counter()
+        self.started.set()
+        time.sleep(self.seconds + warmup)
+        self.stop.set()
+        for t in threads:
+            t.join(timeout=5)
+        span = self.seconds
+        lat = np.array([v for _, v in self.lat]) * 1e3 if self.lat else np.zeros(1)
+        tl = np.array([t for t, _ in self.lat]) if self.lat else np.zeros(1)
+        third = (tl.max() - tl.min()) / 3 if len(tl) > 1 else 0
+        early = lat[tl < tl.min() + third] if third else lat
+        late = lat[tl > tl.max() - third] if third else lat
+        fps = np.array(self.per_stream) / span
+        res = {"streams": self.n, "paced": self.paced, "seconds": span, "fps_total": round(float(fps.sum()), 1),
+               "fps_min_stream": round(float(fps.min()), 1), "fps_mean_stream": round(float(fps.mean()), 1),
+               "latency_ms_p50": round(float(np.percentile(lat, 50)), 1),
+               "latency_ms_p99": round(float(np.percentile(lat, 99)), 1),
+               "latency_ms_p99_first_third": round(float(np.percentile(early, 99)), 1),
+               "latency_ms_p99_last_third": round(float(np.percentile(late, 99)), 1),
+               "objects_per_frame": round(self.objects / max(1, sum(self.per_stream)), 2),
+               "stage_seconds": {k: round(v, 2) for k, v in self.stage.items()}}
+        log(f"e2e {'paced' if self.paced else 'unpaced'} {self.n} streams: {res}")
+        return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clip", required=True)
+    ap.add_argument("--json", default="gpu_bench.json")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--parts", default="decode,model,e2e,latency")
+    a = ap.parse_args()
+    parts = set(a.parts.split(","))
+    res: dict = {"device": torch.cuda.get_device_name(0), "torch": torch.__version__,
+                 "driver": subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                                          capture_output=True, text=True).stdout.strip()}
+    import PyNvVideoCodec
+
+    res["PyNvVideoCodec"] = PyNvVideoCodec.__version__
+    log(res)
+
+    def save():
+        Path(a.json).write_text(json.dumps(res, indent=1))
+
+    if "decode" in parts:
+        res["decode"] = []
+        for n in (1, 8, 16, 32, 64):
+            r = decode_ceiling(a.clip, n, 300 if n <= 16 else 150)
+            log("decode", r)
+            res["decode"].append(r)
+            save()
+        r = decode_ceiling_procs(a.clip, 64, 4, 150)
+        log("decode (4 processes)", r)
+        res["decode_procs"] = r
+    frames = torch.stack([nv12 for nv12, _ in zip(_frames(a.clip), range(16), strict=False)])
+    rgb1080 = nv12_to_rgb(frames)
+    if "model" in parts:
+        res["model"] = model_ceiling(rgb1080, (1, 2, 4, 8, 16, 32, 64))
+        save()
+    if "e2e" in parts:
+        res["e2e"] = []
+        for n in ([16, 64] if a.quick else [32, 64, 128]):
+            res["e2e"].append(E2E(a.clip, n, paced=False, seconds=6).run())
+            save()
+        best = max(r["fps_total"] for r in res["e2e"])
+        target = int(best // 30)
+        for n in sorted({min(128, target), min(128, max(8, target - 16))}):
+            if n >= 8:
+                res["e2e"].append(E2E(a.clip, n, paced=True, seconds=8).run())
+                save()
+    if "latency" in parts:
+        res["latency8"] = E2E(a.clip, 8, paced=True, seconds=8).run()
+        save()
+    log(json.dumps(res, indent=1))
+
+
+def _frames(clip):
+    from vistream.gpu.nvdec import decode_file
+
+    for nv12, _pts in decode_file(clip):
+        yield nv12
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,202 @@
+"""NVDEC, GPU colour conversion and pre-processing, the torch backend and CPU/GPU parity (need a CUDA GPU)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CLIP = ROOT / "samples" / "videos" / "traffic_overhead_640x360.mp4"
+ELEMENTARY = ROOT / "samples" / "videos" / "traffic_overhead_640x360.h264"
+YOLOX_CFG = ROOT / "samples" / "configs" / "config_infer_primary_yoloX.txt"
+MODELS = ROOT / "samples" / "models"
+
+
+def _cpu_frames(n: int) -> list[np.ndarray]:
+    cap = cv2.VideoCapture(str(CLIP))
+    out = []
+    while len(out) < n:
+        ok, bgr = cap.read()
+        assert ok
+        out.append(np.ascontiguousarray(bgr[:, :, ::-1]))
+    return out
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area = lambda r: (r[:, 2] - r[:, 0]) * (r[:, 3] - r[:, 1])  # noqa: E731
+    return inter / (area(a)[:, None] + area(b)[None, :] - inter)
+
+
+def test_nvdec_decodes_every_frame_with_timestamps(cuda):
+    from vistream.gpu.nvdec import decode_file
+
+    frames = list(decode_file(str(CLIP)))
+    assert len(frames) == 480
+    nv12, pts0 = frames[0]
+    assert nv12.shape == (540, 640) and nv12.device.type == "cuda" and str(nv12.dtype) == "torch.uint8"
+    pts = [p for _, p in frames]
+    assert pts == sorted(pts) and len(set(pts)) == 480
+
+
+def test_nvdec_elementary_stream_in_chunks(cuda):
+    """Annex-B bytes fed in arbitrary chunks (as h264parse would) give every frame."""
+    from vistream.gpu.nvdec import NvDecoder
+
+    data = ELEMENTARY.read_bytes()
+    dec = NvDecoder("h264", 0)
+    got = []
+    for i in range(0, len(data), 40000):
+        got += dec.decode(data[i:i + 40000], i)
+    got += dec.flush()
+    assert len(got) == 480
+    dec2 = NvDecoder("h264", 0, drop_frame_interval=4)
+    kept = []
+    for i in range(0, len(data), 40000):
+        kept += dec2.decode(data[i:i + 40000], i)
+    kept += dec2.flush()
+    assert len(kept) == 120
+
+
+def test_nvdec_rejects_unknown_codec(cuda):
+    from vistream.gpu.nvdec import NvDecoder
+
+    with pytest.raises(ValueError, match="NVDEC cannot decode codec 'theora'"):
+        NvDecoder("theora", 0)
+
+
+def test_nv12_to_rgb_matches_opencv(cuda):
+    import torch
+
+    from vistream.gpu.nvdec import decode_file
+    from vistream.gpu.ops import nv12_to_rgb
+
+    nv12 = next(decode_file(str(CLIP)))[0]
+    ref = cv2.cvtColor(nv12.cpu().numpy(), cv2.COLOR_YUV2RGB_NV12).astype(np.int16)
+    rgb = nv12_to_rgb(nv12).cpu().numpy().astype(np.int16)
+    assert rgb.shape == (360, 640, 3)
+    d = np.abs(rgb - ref)
+    assert d.mean() < 0.6 and np.percentile(d, 99.9) <= 3, (d.mean(), d.max())
+    batch = nv12_to_rgb(torch.stack([nv12, nv12]), 1280, 720, pad=False)
+    assert batch.shape == (2, 720, 1280, 3)
+    padded = nv12_to_rgb(nv12[None], 640, 640, pad=True)[0].cpu().numpy()
+    assert padded[360:].max() == 0 and padded[:360].mean() > 20  # top-left placement, black below
+
+
+def test_gpu_preprocess_matches_cpu(cuda):
+    import torch
+
+    from vistream.gpu.infer import GpuInferEngine
+    from vistream.gpu.ops import preprocess
+    from vistream.infer.config import load_infer_config
+    from vistream.infer.preprocess import Preprocessor
+
+    cfg = load_infer_config(YOLOX_CFG)
+    frames = _cpu_frames(2)
+    ref, tfs = Preprocessor(cfg, 416, 416, 3, False)(frames)
+    eng = GpuInferEngine(YOLOX_CFG)
+    got = preprocess(torch.from_numpy(np.stack(frames)).to(cuda), eng.net_input, dtype=torch.float32).cpu().numpy()
+    d = np.abs(got - ref)
+    assert got.shape == ref.shape == (2, 3, 416, 416)
+    assert d.max() <= 1.0 and d.mean() < 0.05, (d.max(), d.mean())
+    assert (got[:, :, 240:] == 114).all()  # letterbox strip below the 640x360 picture scaled to 416x234
+
+
+def test_torch_backend_dynamic_batch_and_graphs(cuda):
+    import torch
+
+    from vistream.infer.backends.onnxruntime import OnnxRuntimeBackend
+    from vistream.infer.backends.torch_cuda import TorchCudaBackend
+
+    be = TorchCudaBackend(str(MODELS / "yolox_nano_416_coco.onnx"), precision=0)
+    assert be.max_batch == 0 and be.input_shape == (None, 3, 416, 416) and be.dtype == torch.float32
+    rng = np.random.default_rng(1)
+    x = (rng.random((4, 3, 416, 416)) * 255).astype(np.float32)
+    ort = OnnxRuntimeBackend(str(MODELS / "yolox_nano_416_coco.onnx"), threads=2)
+    ref = np.concatenate([ort.infer(x[i:i + 1])["output"] for i in range(4)])
+    got = be.infer(x)["output"]
+    assert got.shape == (4, 3549, 85)
+    rel = np.linalg.norm(got - ref) / np.linalg.norm(ref)
+    assert rel < 3e-3, rel  # cuDNN convolutions run TF32 by default
+    be.cuda_graphs = False
+    eager = be.infer(x)["output"]
+    assert np.allclose(eager, got, rtol=1e-4, atol=1e-3)
+    half = TorchCudaBackend(str(MODELS / "yolox_nano_416_coco.onnx"), precision=2)
+    assert half.dtype == torch.float16
+    rel16 = np.linalg.norm(half.infer(x)["output"] - ref) / np.linalg.norm(ref)
+    assert rel16 < 2e-2, rel16
+
+
+@pytest.mark.parametrize("name", ["ultraface_rfb_320", "deeplabv3_mnv2_257_voc"])
+def test_old_opset_models_convert(cuda, name):
+    from vistream.infer.backends.onnxruntime import OnnxRuntimeBackend
+    from vistream.infer.backends.torch_cuda import TorchCudaBackend
+
+    be = TorchCudaBackend(str(MODELS / f"{name}.onnx"))
+    ort = OnnxRuntimeBackend(str(MODELS / f"{name}.onnx"), threads=2)
+    shape = tuple(d or 1 for d in ort.input_shape)
+    x = np.random.default_rng(2).random(shape).astype(np.float32)
+    ref, got = ort.infer(x), be.infer(x)
+    for k in ort.output_names:
+        rel = np.linalg.norm(got[k] - ref[k]) / np.linalg.norm(ref[k])
+        assert rel < 3e-3, (k, rel)
+
+
+def test_quantised_model_falls_back_to_onnxruntime(cuda, tmp_path):
+    from vistream.gpu.infer import engine_for
+    from vistream.infer import InferEngine
+    from vistream.infer.backends.torch_cuda import TorchCudaBackend
+    from vistream.infer.config import ConfigError
+
+    with pytest.raises(ConfigError, match="QuantizeLinear.*use backend=onnxruntime"):
+        TorchCudaBackend(str(MODELS / "mobilenet_v2_1.0_224_quant_imagenet.onnx"))
+    cfg = ROOT / "samples" / "configs" / "config_infer_secondary_vehicle_classifier.txt"
+    if not cfg.exists():
+        pytest.skip(f"{cfg.name} not in samples/configs")
+    with pytest.warns(UserWarning, match="ONNX Runtime"):
+        eng = engine_for(cfg)
+    assert type(eng) is InferEngine
+
+
+def test_cpu_gpu_parity_on_the_shipped_clip(cuda):
+    """Same objects from the CPU path (OpenCV decode, ONNX Runtime FP32) and the GPU path (NVDEC, GPU
+    pre-processing, PyTorch FP16 with CUDA graphs) on 16 frames of the traffic clip."""
+    import torch
+
+    from vistream.gpu.infer import GpuInferEngine
+    from vistream.gpu.nvdec import decode_file
+    from vistream.gpu.ops import nv12_to_rgb
+    from vistream.infer import InferEngine
+    from vistream.meta import BatchMeta, FrameMeta
+
+    n = 16
+    cpu = InferEngine(YOLOX_CFG, {"batch-size": n}, threads=2).infer_arrays(_cpu_frames(n))
+    gpu_frames = nv12_to_rgb(torch.stack([f for f, _ in list(decode_file(str(CLIP)))[:n]]))
+    eng = GpuInferEngine(YOLOX_CFG, {"batch-size": n, "network-mode": 2})
+    bm = BatchMeta(max_frames_in_batch=n, frame_meta_list=[FrameMeta(source_id=0, batch_id=i, frame_num=i)
+                                                             for i in range(n)])
+    assert eng.process(gpu_frames, bm) == n
+    total = matched = 0
+    count_diffs = []
+    for i, fm in enumerate(bm.frame_meta_list):
+        ref = cpu[i]
+        g = np.array([[o.rect_params.left, o.rect_params.top, o.rect_params.left + o.rect_params.width,
+                       o.rect_params.top + o.rect_params.height] for o in fm.obj_meta_list]).reshape(-1, 4)
+        gcls = np.array([o.class_id for o in fm.obj_meta_list])
+        count_diffs.append(abs(len(g) - len(ref)))
+        total += len(ref)
+        if len(ref) and len(g):
+            iou = _iou(ref.xyxy, g)
+            j = iou.argmax(1)
+            ok = (iou.max(1) >= 0.9) & (gcls[j] == ref.class_id)
+            matched += int(ok.sum())
+    assert total >= 3 * n  # the clip has 2-8 cars per frame
+    assert matched / total >= 0.95, (matched, total)
+    assert max(count_diffs) <= 1 and sum(count_diffs) <= n // 4, count_diffs

@@ -1,0 +1,90 @@
+"""Device selection, error messages and bitstream conversion: no GPU needed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vistream import gpu
+from vistream.gpu.bitstream import avcc_parameter_sets, length_prefixed_to_annexb
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def test_env_cpu_forces_cpu(monkeypatch):
+    monkeypatch.setenv(gpu.ENV, "cpu")
+    assert gpu.device_mode() == "cpu"
+    assert gpu.use_gpu(0, need_decoder=True) is False
+
+
+def test_env_bad_value_is_named(monkeypatch):
+    monkeypatch.setenv(gpu.ENV, "tpu")
+    with pytest.raises(gpu.GpuUnavailableError, match="VISTREAM_DEVICE='tpu': expected cpu, gpu or auto"):
+        gpu.device_mode()
+
+
+def test_env_gpu_demands_a_gpu(monkeypatch):
+    monkeypatch.setenv(gpu.ENV, "gpu")
+    why = gpu.missing_reason(0, need_decoder=True)
+    if why is None:
+        assert gpu.use_gpu(0, need_decoder=True, element="dec0") is True
+    else:
+        with pytest.raises(gpu.GpuUnavailableError) as e:
+            gpu.use_gpu(0, need_decoder=True, element="dec0")
+        assert str(e.value).startswith("dec0: VISTREAM_DEVICE=gpu but the GPU path cannot run: ")
+        assert "pip install 'vistream[gpu]'" in str(e.value)
+
+
+def test_auto_and_missing_gpu_id(monkeypatch):
+    monkeypatch.delenv(gpu.ENV, raising=False)
+    assert gpu.device_mode() == "auto"
+    why = gpu.missing_reason(99)
+    assert why is not None  # no machine has 100 GPUs
+    assert gpu.use_gpu(99) is False
+    with pytest.raises(gpu.GpuUnavailableError, match="nvinfer needs an NVIDIA GPU: "):
+        gpu.require_gpu(99, what="nvinfer")
+
+
+def test_is_gpu_array_on_host_data():
+    assert not gpu.is_gpu_array(np.zeros((2, 4, 4, 3), np.uint8))
+    assert not gpu.is_gpu_array([np.zeros(3)])
+    assert gpu.status().startswith(("GPU path available", "GPU path unavailable"))
+
+
+def test_torch_backend_registered_and_errors_clearly():
+    from vistream.infer.backends import available_backends, create_backend
+    from vistream.infer.config import ConfigError
+
+    assert "torch" in available_backends()
+    with pytest.raises(ConfigError, match=r"^onnx-file: .*model file not found|^onnx-file: backend=torch needs"):
+        create_backend("torch", "no/such/model.onnx", key="onnx-file")
+
+
+def test_length_prefixed_to_annexb_decodes_like_the_original():
+    """MP4 (avcC) samples rewritten with start codes decode to the same frames with a plain H.264 decoder."""
+    av = pytest.importorskip("av", reason="PyAV is needed to read the MP4 samples")
+    with av.open(str(DATA / "traffic_48.mp4")) as c:
+        st = c.streams.video[0]
+        extra = st.codec_context.extradata
+        packets = [bytes(p) for p in c.demux(st) if p.size]
+    prefix, nal_len = avcc_parameter_sets(extra)
+    assert nal_len == 4 and prefix.startswith(b"\x00\x00\x00\x01") and prefix.count(b"\x00\x00\x00\x01") == 2
+    ctx = av.CodecContext.create("h264", "r")
+    frames = []
+    for i, data in enumerate(packets):
+        annexb = length_prefixed_to_annexb(data, nal_len)
+        assert annexb.startswith(b"\x00\x00\x00\x01")
+        frames += ctx.decode(av.Packet((prefix if i == 0 else b"") + annexb))
+    frames += ctx.decode(None)
+    assert len(frames) == 48
+    assert (frames[0].width, frames[0].height) == (640, 360)
+    with av.open(str(DATA / "traffic_48.mp4")) as c:
+        ref = next(c.decode(video=0)).to_ndarray(format="rgb24")
+    assert np.array_equal(frames[0].to_ndarray(format="rgb24"), ref)
+
+
+def test_corrupt_length_prefix_is_an_error():
+    with pytest.raises(ValueError, match="corrupt length-prefixed NAL unit"):
+        length_prefixed_to_annexb(b"\x00\x00\x00\x10\x65\x88", 4)

@@ -1,0 +1,120 @@
+"""The optional NVIDIA GPU path: NVDEC decoding, GPU batching and pre-processing, PyTorch CUDA inference.
+
+Nothing here imports torch or PyNvVideoCodec at module import time: the CPU path never needs them.
+
+Selection (:func:`use_gpu`): a GPU element property or the environment decides, in this order:
+
+1. ``VISTREAM_DEVICE=cpu`` forces the CPU everywhere; ``VISTREAM_DEVICE=gpu`` (or ``cuda``) demands the GPU
+   and raises :class:`GpuUnavailableError` with the reason when it is missing;
+2. otherwise (``auto``, the default) the GPU is used when CUDA device ``gpu-id`` exists and the
+   ``vistream[gpu]`` packages import.
+
+>>> from vistream import gpu
+>>> gpu.use_gpu(0, need_decoder=True)   # False on a machine without an NVIDIA GPU  # doctest: +SKIP
+>>> gpu.status()                        # one line saying what was found  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+
+from vistream.core.errors import VistreamError
+
+ENV = "VISTREAM_DEVICE"
+INSTALL_HINT = "install the GPU extra: pip install 'vistream[gpu]' (torch with CUDA, PyNvVideoCodec, onnx2torch)"
+
+
+class GpuUnavailableError(VistreamError, RuntimeError):
+    """The GPU path was asked for but cannot run here; the message says why and what to install."""
+
+
+def device_mode() -> str:
+    """``"cpu"``, ``"gpu"`` or ``"auto"`` from ``VISTREAM_DEVICE`` (unset or empty: auto)."""
+    v = os.environ.get(ENV, "").strip().lower()
+    if v in ("", "auto"):
+        return "auto"
+    if v in ("cpu",):
+        return "cpu"
+    if v in ("gpu", "cuda", "nvidia"):
+        return "gpu"
+    raise GpuUnavailableError(f"{ENV}={v!r}: expected cpu, gpu or auto")
+
+
+@functools.cache
+def _probe_torch() -> str | None:
+    """None when torch with a CUDA device imports, else the reason it does not."""
+    try:
+        torch = importlib.import_module("torch")
+    except ImportError as e:
+        return f"PyTorch is not installed ({e})"
+    if not torch.cuda.is_available():
+        return f"PyTorch {torch.__version__} sees no CUDA device"
+    return None
+
+
+@functools.cache
+def _probe_nvdec() -> str | None:
+    try:
+        importlib.import_module("PyNvVideoCodec")
+    except Exception as e:  # the package raises RuntimeError when the driver lacks NVDEC/NVENC libraries
+        return f"PyNvVideoCodec does not import ({type(e).__name__}: {str(e).splitlines()[0][:200]})"
+    return None
+
+
+def missing_reason(gpu_id: int = 0, need_decoder: bool = False) -> str | None:
+    """Why the GPU path cannot run for ``gpu_id`` (None when it can)."""
+    why = _probe_torch()
+    if why is None:
+        import torch
+
+        if gpu_id >= torch.cuda.device_count():
+            why = f"gpu-id={gpu_id} but only {torch.cuda.device_count()} CUDA device(s) exist"
+    if why is None and need_decoder:
+        why = _probe_nvdec()
+    return why
+
+
+def use_gpu(gpu_id: int = 0, need_decoder: bool = False, element: str | None = None) -> bool:
+    """Whether an element should take the GPU path (see the module docstring for the rules)."""
+    mode = device_mode()
+    if mode == "cpu":
+        return False
+    why = missing_reason(gpu_id, need_decoder)
+    if why is None:
+        return True
+    if mode == "gpu":
+        where = f"{element}: " if element else ""
+        raise GpuUnavailableError(f"{where}{ENV}=gpu but the GPU path cannot run: {why}; {INSTALL_HINT}")
+    return False
+
+
+def require_gpu(gpu_id: int = 0, need_decoder: bool = False, what: str = "the GPU path") -> None:
+    """Raise :class:`GpuUnavailableError` naming ``what`` when the GPU path cannot run."""
+    why = missing_reason(gpu_id, need_decoder)
+    if why is not None:
+        raise GpuUnavailableError(f"{what} needs an NVIDIA GPU: {why}; {INSTALL_HINT}")
+
+
+def is_gpu_array(x) -> bool:
+    """True for a torch CUDA tensor (a GPU batch in ``Buffer.data``), without importing torch."""
+    return type(x).__module__.startswith("torch") and getattr(getattr(x, "device", None), "type", None) == "cuda"
+
+
+def status() -> str:
+    """One line: what the GPU path found on this machine."""
+    try:
+        mode = device_mode()
+    except GpuUnavailableError as e:
+        return str(e)
+    why = missing_reason(0, need_decoder=True)
+    if why is None:
+        import torch
+
+        return f"GPU path available ({torch.cuda.get_device_name(0)}, torch {torch.__version__}); {ENV}={mode}"
+    return f"GPU path unavailable: {why}; {ENV}={mode}"
+
+
+__all__ = ["ENV", "GpuUnavailableError", "INSTALL_HINT", "device_mode", "is_gpu_array", "missing_reason",
+           "require_gpu", "status", "use_gpu"]

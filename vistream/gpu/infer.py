@@ -1,0 +1,108 @@
+"""``GpuInferEngine``: nvinfer on GPU batches. Pre-processing runs on the GPU for the whole batch, the model runs
+with PyTorch CUDA (FP16 with ``network-mode=2``), only the (small) output tensors come back to the host, where
+the same decoders, clustering and metadata code as the CPU path turn them into objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from vistream.gpu import is_gpu_array
+from vistream.gpu.ops import NetInput, letterbox_size, preprocess, to_numpy
+from vistream.infer.backends import Backend
+from vistream.infer.backends.torch_cuda import TorchCudaBackend
+from vistream.infer.config import COLOR_BGR, COLOR_GRAY, InferConfig, apply_overrides, load_infer_config
+from vistream.infer.engine import InferEngine
+from vistream.infer.preprocess import Transform
+from vistream.meta import BatchMeta
+
+
+class GpuInferEngine(InferEngine):
+    """:class:`~vistream.infer.InferEngine` whose primary (full-frame) inference takes a torch CUDA batch.
+
+    ``GpuInferEngine(config, overrides=None, *, gpu_id=None, backend=None, cuda_graphs=None)``: the model runs
+    on ``backend=torch`` (:class:`~vistream.infer.backends.torch_cuda.TorchCudaBackend`) unless the config names
+    another backend explicitly. ``process(frames, batch_meta)`` accepts a ``(B, H, W, 3)`` uint8 RGB CUDA tensor
+    (an ``nvstreammux`` GPU batch; row ``i`` is the frame with ``batch_id == i``) or NumPy frames; secondary
+    (object) mode and non-torch backends run on a host copy with the CPU engine's code. Results are the same
+    metadata as the CPU engine's.
+
+    >>> eng = GpuInferEngine("samples/configs/config_infer_primary_yoloX.txt", {"batch-size": 16})  # doctest: +SKIP
+    >>> eng.process(gpu_batch, batch_meta)  # doctest: +SKIP
+    """
+
+    def __init__(self, config: InferConfig | str | Path, overrides: Mapping[str, Any] | None = None, *,
+                 gpu_id: int | None = None, backend: Backend | None = None, cuda_graphs: bool | None = None,
+                 threads: int | None = None) -> None:
+        if isinstance(config, InferConfig):
+            cfg = apply_overrides(config, overrides) if overrides else config
+        else:
+            cfg = load_infer_config(config, overrides)
+        if backend is None and ("backend" not in cfg.origins or cfg.backend == "torch"):
+            backend = TorchCudaBackend(cfg.model_path, key=cfg.where(cfg.model_key), precision=cfg.network_mode,
+                                       device_id=cfg.gpu_id if gpu_id is None else gpu_id, cuda_graphs=cuda_graphs)
+        super().__init__(cfg, None, threads=threads, backend=backend, overlap=False)
+        c = self.config
+        offs = list(c.offsets) or [0.0]
+        if len(offs) == 1:
+            offs = offs * self.net.channels
+        self.net_input = NetInput(self.net.width, self.net.height, self.net.channels,
+                                  bgr=c.model_color_format == COLOR_BGR, gray=c.model_color_format == COLOR_GRAY,
+                                  offsets=tuple(float(v) for v in offs), scale=float(c.net_scale_factor),
+                                  keep_aspect=bool(c.maintain_aspect_ratio), symmetric=bool(c.symmetric_padding),
+                                  pad_value=float(c.pad_value), interpolation=int(c.scaling_filter), nhwc=self.nhwc)
+        self.on_gpu = isinstance(self.backend, TorchCudaBackend) and self.backend.device.type == "cuda"
+
+    def process(self, frames, batch_meta: BatchMeta) -> int:
+        if not (self.on_gpu and self.is_primary and is_gpu_array(frames)):
+            return super().process(to_numpy(frames) if is_gpu_array(frames) else frames, batch_meta)
+        due = [fm for fm in batch_meta.frame_meta_list if self._due(fm)]
+        if not due:
+            return 0
+        n = 0
+        bs = self.config.batch_size
+        for start in range(0, len(due), bs):
+            chunk = due[start:start + bs]
+            idx = [fm.batch_id for fm in chunk]
+            if max(idx) >= frames.shape[0]:
+                raise IndexError(f"frame_meta.batch_id={max(idx)} but the GPU batch has {frames.shape[0]} frames")
+            sel = frames if idx == list(range(frames.shape[0])) else frames[idx]
+            outputs, transforms = self.infer_gpu(sel)
+            for fm, res in zip(chunk, self._postprocess_all(outputs, transforms), strict=True):
+                self._attach_frame(fm, res)
+                self._write_raw(res, f"source-{fm.source_id}_frame-{fm.frame_num}")
+            n += len(chunk)
+        return n
+
+    def infer_gpu(self, frames: torch.Tensor) -> tuple[dict[str, np.ndarray], list[Transform]]:
+        """Pre-process and run a ``(B, H, W, 3)`` uint8 RGB CUDA batch; outputs come back as NumPy arrays."""
+        b, h, w, _ = frames.shape
+        x = preprocess(frames, self.net_input, dtype=self.backend.dtype)
+        out = self.backend.infer_tensor(x)
+        host = {k: v.float().cpu().numpy() for k, v in out.items() if k in self.output_names}
+        nw, nh, px, py = letterbox_size(w, h, self.net_input)
+        tf = Transform(nw / w, nh / h, px, py, 0.0, 0.0, float(w), float(h))
+        return host, [tf] * b
+
+
+def engine_for(config: str | Path, overrides: Mapping[str, Any] | None = None, **kwargs) -> InferEngine:
+    """A :class:`GpuInferEngine`, or the CPU engine when the model cannot run on the torch backend."""
+    from vistream.infer.config import ConfigError
+
+    try:
+        return GpuInferEngine(config, overrides, **kwargs)
+    except ConfigError as e:
+        if "backend=onnxruntime" not in str(e):
+            raise
+        import warnings
+
+        warnings.warn(f"{e}: running it with ONNX Runtime on host copies of the frames", stacklevel=2)
+        return InferEngine(config, overrides)
+
+
+__all__ = ["GpuInferEngine", "engine_for"]
