@@ -122,8 +122,9 @@ def test_classifier_on_vehicle_crops_matches_reference(pgie, ort_session):
     assert checked >= 10
 
 
-def test_face_detector_on_person_crops_matches_reference(pgie, ort_session):
-    (img,) = frames(PEOPLE, 120)
+@pytest.mark.parametrize("index", [120, 300])
+def test_face_detector_on_person_crops_matches_reference(pgie, ort_session, index):
+    (img,) = frames(PEOPLE, index)
     bm = make_batch([img])
     pgie.process([img], bm)
     persons = [o for o in bm.frame_meta_list[0].obj_meta_list if o.class_id == 0]
@@ -158,7 +159,7 @@ def test_face_detector_on_person_crops_matches_reference(pgie, ort_session):
     faces = [o for o in bm.frame_meta_list[0].obj_meta_list if o.unique_component_id == 3]
     assert n == eligible
     assert_same_objects([(o.class_id, o.confidence, o.rect_params.xyxy()) for o in faces], [w_[:3] for w_ in want])
-    assert len(faces) >= 6
+    assert len(faces) >= 4
     for f in faces:
         assert f.obj_label == "face" and f.parent is not None and f.parent.class_id == 0
         pr = f.parent.rect_params
