@@ -88,8 +88,14 @@ class NvInfer(Element):
 
         return use_gpu(self._props["gpu-id"], element=self.name)
 
+    def stop(self) -> None:
+        engine = getattr(self, "engine", None)
+        if engine is not None:
+            engine.close()  # stops the engine's overlap worker thread
+            self.engine = None
+
     def handle_event(self, pad: Pad, event: Event) -> bool:
-        if event.type is EventType.STREAM_EOS and hasattr(self, "engine"):
+        if event.type is EventType.STREAM_EOS and getattr(self, "engine", None) is not None:
             self.engine.reset(event.data["source_id"])
         return super().handle_event(pad, event)
 

@@ -284,10 +284,12 @@ def make_object(
 
 
 
-def new_frame_meta(source_id: int, frame_num: int, pts: int, width: int, height: int) -> FrameMeta:
-    """A FrameMeta for a frame of ``width x height`` from ``source_id``."""
+def new_frame_meta(source_id: int, frame_num: int, pts: int, width: int, height: int,
+                   batch_id: int = 0) -> FrameMeta:
+    """A FrameMeta for a frame of ``width x height`` from ``source_id`` at index ``batch_id`` of its batch."""
     return FrameMeta(
         source_id=source_id,
+        batch_id=batch_id,
         pad_index=source_id,
         frame_num=frame_num,
         buf_pts=pts,
