@@ -46,6 +46,11 @@ def test_spool_overflow(tmp_path, policy, kept):
     assert (results[3:] == [None, None]) == (policy == "drop-newest")
     with pytest.raises(ValueError, match="spool-overflow"):
         Spool(overflow="block")
+    # the same in one transaction
+    sp2 = Spool(tmp_path / "s2.db", max_messages=3, overflow=policy)
+    ids = sp2.put_many([("t", str(i).encode(), None) for i in range(5)])
+    assert [e.payload for e in sp2.peek(10)] == kept and sp2.dropped == 2 and sp2.total_dropped() == 2
+    assert (ids[3:] == [None, None]) == (policy == "drop-newest") and len(sp2) == 3
 
 
 def test_proto_lib_names():

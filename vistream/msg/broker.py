@@ -141,24 +141,30 @@ class MsgBroker:
 
     def publish(self, payload: bytes | str | Payload, topic: str | None = None, key: str | None = None) -> int | None:
         """Spool one message for sending; returns its spool id (None if a full spool refused it)."""
-        if isinstance(payload, Payload):
-            topic, key, payload = topic or payload.topic, key or payload.key, payload.payload
-        data = payload.encode() if isinstance(payload, str) else bytes(payload)
+        return self.publish_many([payload], topic, key)[0]
+
+    def publish_many(self, payloads: list[bytes | str | Payload], topic: str | None = None,
+                     key: str | None = None) -> list[int | None]:
+        """Spool several messages in one transaction (what :meth:`process` uses); returns their spool ids."""
+        rows = []
+        for p in payloads:
+            t, k = topic, key
+            if isinstance(p, Payload):
+                t, k, p = t or p.topic, k or p.key, p.payload
+            rows.append((t or self.topic, p.encode() if isinstance(p, str) else bytes(p), k))
         dropped_before = self.spool.dropped
-        rid = self.spool.put(topic or self.topic, data, key)
+        ids = self.spool.put_many(rows)
         with self._lock:
-            self.stats.spooled += rid is not None
+            self.stats.spooled += sum(i is not None for i in ids)
             self.stats.dropped += self.spool.dropped - dropped_before
             self.stats.pending = len(self.spool)
-        return rid
+        return ids
 
     def process(self, batch_meta: BatchMeta) -> int:
         """Spool every payload attached to the batch (by ``MsgConverter``) that matches ``comp_id``;
         returns how many were spooled."""
-        n = 0
-        for p in payloads_of(batch_meta, self.comp_id):
-            n += self.publish(p) is not None
-        return n
+        payloads = payloads_of(batch_meta, self.comp_id)
+        return sum(i is not None for i in self.publish_many(payloads)) if payloads else 0
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until the spool is empty; False if messages are still pending after ``timeout`` seconds."""

@@ -67,29 +67,40 @@ class Spool:
 
     def put(self, topic: str, payload: bytes, key: str | None = None) -> int | None:
         """Append a message; returns its id, or None when it was dropped (``drop-newest`` on a full spool)."""
+        return self.put_many([(topic, payload, key)])[0]
+
+    def put_many(self, messages: list[tuple[str, bytes, str | None]]) -> list[int | None]:
+        """Append ``(topic, payload, key)`` messages in one transaction (one commit for a whole batch)."""
+        ids: list[int | None] = []
         with self._lock:
             cur = self._db.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
-                if self._count >= self.max_messages:
-                    self.dropped += 1
-                    cur.execute("INSERT INTO counters VALUES ('dropped', 1) "
-                                "ON CONFLICT(name) DO UPDATE SET value = value + 1")
-                    if self.overflow == "drop-newest":
-                        cur.execute("COMMIT")
-                        return None
-                    cur.execute("DELETE FROM spool WHERE id = (SELECT MIN(id) FROM spool)")
-                    self._count -= 1
-                cur.execute("INSERT INTO spool (topic, key, payload, created) VALUES (?, ?, ?, ?)",
-                            (topic, key, sqlite3.Binary(payload), time.time()))
-                rid = cur.lastrowid
+                dropped = 0
+                for topic, payload, key in messages:
+                    if self._count >= self.max_messages:
+                        dropped += 1
+                        if self.overflow == "drop-newest":
+                            ids.append(None)
+                            continue
+                        cur.execute("DELETE FROM spool WHERE id = (SELECT MIN(id) FROM spool)")
+                        self._count -= 1
+                    cur.execute("INSERT INTO spool (topic, key, payload, created) VALUES (?, ?, ?, ?)",
+                                (topic, key, sqlite3.Binary(payload), time.time()))
+                    ids.append(cur.lastrowid)
+                    self._count += 1
+                if dropped:
+                    cur.execute("INSERT INTO counters VALUES ('dropped', ?) "
+                                "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value", (dropped,))
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
+                self._count = self._db.execute("SELECT COUNT(*) FROM spool").fetchone()[0]
                 raise
-            self._count += 1
-            self.not_empty.set()
-            return rid
+            self.dropped += dropped
+            if self._count:
+                self.not_empty.set()
+        return ids
 
     def peek(self, limit: int = 100, after_id: int = 0) -> list[SpoolEntry]:
         """Up to ``limit`` oldest pending messages with ``id > after_id`` (they stay until acked)."""
