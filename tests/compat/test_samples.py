@@ -6,6 +6,7 @@ native API, and test3's counts for the traffic stream the same numbers again (ba
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 import vistream
 from vistream.elements.dsexample import COLOR_NAMES
 from vistream.meta import get_batch_meta
+from vistream.msg.adapters import register_adapter
 
 from .conftest import ROOT, load_sample
 
@@ -141,3 +143,58 @@ def test_dsexample_custom_element(traffic_clip, capsys):
     assert lines == [ln for ln in native if ln.startswith("Frame")]
     colours = [re.match(r"Frame Number=\d+ \w+ at \(\d+,\d+\): colour=(\w+) \((0\.\d\d|1\.00)\)$", ln) for ln in lines]
     assert len(lines) > 48 and all(m is not None and m.group(1) in COLOR_NAMES for m in colours)
+
+
+class _MemoryAdapter:
+    """A broker adapter that keeps what it is sent (the real brokers are tested in tests/msg)."""
+
+    protocol = "memory"
+    sent: list[dict] = []
+
+    def __init__(self, conn, config):
+        pass
+
+    def connect(self, timeout):
+        pass
+
+    def publish(self, entries, timeout):
+        _MemoryAdapter.sent.extend(json.loads(e.payload) for e in entries)
+        return [e.id for e in entries]
+
+    def consume(self, topics, callback, stop, on_ready=None):
+        raise NotImplementedError
+
+    def close(self):
+        pass
+
+
+def _stable(payload: dict) -> dict:
+    """A payload without the fields that differ on every run (random ids, the time of sending)."""
+    payload = dict(payload, event=dict(payload["event"]))
+    for key in ("messageid", "@timestamp"):
+        payload.pop(key)
+    payload["event"].pop("id")
+    return payload
+
+
+def test_deepstream_test4_event_messages(traffic_clip, tmp_path, monkeypatch, capsys):
+    register_adapter("memory", _MemoryAdapter)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))  # the broker's spool
+    args = ["-i", traffic_clip, "-p", "memory", "--conn-str", "localhost;1", "-t", "events", "--frame-interval", "10"]
+    sent = {}
+    for style in ("deepstream_test_4.py", "deepstream_test_4_native.py"):
+        _MemoryAdapter.sent = []
+        out = _run(f"deepstream-test4/{style}", args, capsys)
+        events = [re.match(r"Frame Number=(\d+) event for (\w+) at \((\d+),(\d+),(\d+),(\d+)\)$", ln) for ln in out
+                  if " event for " in ln]
+        assert [int(m.group(1)) for m in events] == [0, 10, 20, 30, 40]  # the first car of every 10th frame
+        assert len(_MemoryAdapter.sent) == len(events)
+        for m, msg in zip(events, _MemoryAdapter.sent, strict=True):
+            left, top, w, h = map(int, m.group(3, 4, 5, 6))
+            box = msg["object"]["bbox"]  # integers, from the float box the probe printed rounded
+            got = (box["topleftx"], box["toplefty"], box["bottomrightx"], box["bottomrighty"])
+            assert max(abs(a - b) for a, b in zip(got, (left, top, left + w, top + h), strict=True)) <= 1
+            assert msg["object"]["vehicle"]["make"] == "Bugatti" and msg["event"]["type"] == "moving"
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", msg["@timestamp"])
+        sent[style] = [_stable(p) for p in _MemoryAdapter.sent]
+    assert sent["deepstream_test_4.py"] == sent["deepstream_test_4_native.py"]
