@@ -65,7 +65,10 @@ class _SmartRecordMixin:
         # DeepStream's signature: (element, recording_info, user_ctx given to start-sr, *user_data)
         user_ctx = self._sr_ctx.pop(info.session_id, None)
         for _, cb, user_data in list(self._signals.get("sr-done", ())):
-            cb(self, info, user_ctx, *user_data)
+            try:
+                cb(self, info, user_ctx, *user_data)
+            except Exception as e:  # an application callback must not end the stream
+                self.post_warning(f"sr-done callback failed: {type(e).__name__}: {e}")
         self.post_element_message("sr-done", **info.as_dict())
 
     def start_sr(self, start_time: float = 0, duration: float = 0, user_data: Any = None) -> int:

@@ -159,7 +159,7 @@ class PipelineManager:
     @classmethod
     def from_pipeline(cls, pipeline: Pipeline, options: ManagerOptions | None = None) -> PipelineManager:
         """Manage a pipeline built elsewhere (e.g. by the deepstream-app runner)."""
-        return cls(options or ManagerOptions(view=False), pipeline)
+        return cls(options or ManagerOptions(), pipeline)
 
     # --- building -----------------------------------------------------------------------------------------
     def _build(self) -> Pipeline:
@@ -229,6 +229,10 @@ class PipelineManager:
                 self.streams[sid] = StreamInfo(sid, el.get_property("uri") or "", el.name, el)
         if self.mux is not None:
             self.mux.srcpad.add_probe(PadProbeType.BUFFER, self._on_batch)
+            self.options.max_streams = max(self.options.max_streams, self.mux.get_property("batch-size"))
+        osds = [e for e in p.elements if e.FACTORY == "nvdsosd"]
+        if self.options.view and osds:  # the annotated view is what the (last) OSD draws
+            osds[-1].srcpad.add_probe(PadProbeType.BUFFER, self._view_probe)
         p.get_bus().add_watch(self._on_message)
 
     # --- life cycle ---------------------------------------------------------------------------------------
@@ -459,7 +463,7 @@ class PipelineManager:
             st = self.streams.get(info.source_id)
             if st is not None:
                 st.recordings.append(d)
-        self._event("recording-done", info.source_id, **d)
+        self._event("recording-done", info.source_id, **{k: v for k, v in d.items() if k != "source_id"})
 
     def _event(self, kind: str, source_id: int | None, **fields: Any) -> None:
         with self._lock:
@@ -473,11 +477,19 @@ class PipelineManager:
 
     def _on_view_sample(self, sink) -> int:
         sample = sink.pull_sample(0)
+        if sample is not None:
+            self._view_buffer(sample.get_buffer())
+        return 0
+
+    def _view_probe(self, pad, info, _=None):
+        self._view_buffer(info.get_buffer())
+        return PadProbeReturn.OK
+
+    def _view_buffer(self, buf) -> None:
         now = time.monotonic()
-        if sample is None or now - self._last_view < 1.0 / max(self.options.view_fps, 0.1):
-            return 0
+        if buf is None or now - self._last_view < 1.0 / max(self.options.view_fps, 0.1):
+            return
         self._last_view = now
-        buf = sample.get_buffer()
         frame = np.asarray(buf.data[0])
         fmt = buffer_format(buf.caps)
         bgr = frame if fmt == "BGR" else convert_color(frame, fmt, "BGR")
@@ -487,7 +499,6 @@ class PipelineManager:
                 self._jpeg = jpg.tobytes()
                 self._jpeg_seq += 1
                 self._jpeg_cond.notify_all()
-        return 0
 
     def latest_jpeg(self, after_seq: int = 0, timeout: float = 2.0) -> tuple[int, bytes | None]:
         """The newest JPEG of the annotated view (waits up to ``timeout`` s for one newer than ``after_seq``)."""

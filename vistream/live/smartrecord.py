@@ -159,6 +159,9 @@ class SmartRecorder:
         self._sessions: dict[int, _Session] = {}
         self._pending: list[tuple[int, float, float]] = []
         self._lock = threading.RLock()
+        self._offset = 0
+        self._last_pts: int | None = None
+        self._step = NS // 30
         self.completed: list[RecordingInfo] = []
 
     # --- input ----------------------------------------------------------------------------------------
@@ -175,10 +178,20 @@ class SmartRecorder:
             if pts == CLOCK_TIME_NONE:
                 pts = dts
             if pts == CLOCK_TIME_NONE:  # RTSP's first packets may come before the clock: place them after the last
-                pts = self._cache[-1].pts + 1 if self._cache else 0
+                pts = self._last_pts + 1 if self._last_pts is not None else 0
+            else:
+                pts += self._offset
+                if self._last_pts is not None and pts < self._last_pts - NS // 2:
+                    # the source restarted its clock (file loop, reconnect): continue the timeline
+                    shift = self._last_pts + self._step - pts
+                    self._offset += shift
+                    pts += shift
+            if dts != CLOCK_TIME_NONE:
+                dts += self._offset
+            if self._last_pts is not None and 0 < pts - self._last_pts < NS:
+                self._step = pts - self._last_pts
+            self._last_pts = pts if self._last_pts is None else max(self._last_pts, pts)
             pkt = _Pkt(data, pts, dts, keyframe)
-            if self._cache and pkt.pts < self._cache[-1].pts - NS:
-                self._cache.clear()  # the source restarted its clock (reconnect): old packets are another timeline
             self._cache.append(pkt)
             self._prune(pkt.pts)
             if self.template is not None:
