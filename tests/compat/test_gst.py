@@ -189,3 +189,13 @@ def test_main_loop_timeouts_idle_and_quit_from_another_thread():
     threading.Timer(0.3, loop.quit).start()
     loop.run()
     assert ticks == [threading.get_ident()] * 3 and idles == [1] and not loop.is_running()
+
+
+def test_gi_require_version_lines_keep_working():
+    from vistream.compat import gi
+
+    gi.require_version("Gst", "1.0")
+    gi.require_version("GLib", "2.0")
+    assert gi.repository.Gst is Gst and gi.repository.GLib is GLib
+    with pytest.raises(ValueError, match="provides Gst, GLib and GObject, not 'Gtk'"):
+        gi.require_version("Gtk", "3.0")
