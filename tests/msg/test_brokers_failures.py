@@ -248,3 +248,26 @@ def test_mqtt_over_tls(tmp_path):
         assert "certificate verify failed" in broker.stats.last_error and broker.stats.pending == 1
         broker.close(timeout=0)
         other_ca.close()
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("server_cls, protocol", [(MosquittoServer, "mqtt"), (RedisServer, "redis")])
+def test_consumer_resubscribes_after_broker_restart(server_cls, protocol, tmp_path):
+    got = []
+    with server_cls() as srv:
+        consumer = MsgConsumer(protocol, f"127.0.0.1;{srv.port}", "cmds", got.append, retry_max_ms=300)
+        try:
+            assert consumer.connected.wait(10)
+            srv.stop()
+            assert wait(lambda: not consumer.connected.is_set(), 10)
+            assert f"127.0.0.1:{srv.port}" in consumer.last_error
+            srv.start()
+            assert consumer.connected.wait(10), consumer.last_error
+            sender = MsgBroker(protocol, f"127.0.0.1;{srv.port}", topic="cmds", spool_path=tmp_path / "s.db")
+            sender.publish(b'{"command": "stop-recording", "sensor": {"id": "0"}}')
+            assert sender.flush(10)
+            sender.close()
+            assert wait(lambda: len(got) == 1, 10)
+        finally:
+            consumer.close()
+    assert got[0].command == "stop-recording" and got[0].source_id == 0
