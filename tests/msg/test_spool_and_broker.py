@@ -189,7 +189,7 @@ def test_publish_does_not_wait_for_a_slow_broker(tmp_path):
             self.fail_connects = self.fail_publishes = 0
 
         def publish(self, entries, timeout):
-            time.sleep(0.5)
+            time.sleep(1.0)
             return super().publish(entries, timeout)
 
     register_adapter("slow", Slow)
@@ -198,7 +198,7 @@ def test_publish_does_not_wait_for_a_slow_broker(tmp_path):
     for i in range(200):
         b.publish(b"%d" % i)
     elapsed = time.perf_counter() - t
-    assert elapsed < 0.45, elapsed  # less than one slow send: nothing waited for the broker
+    assert elapsed < 0.9, elapsed  # less than one slow send: nothing waited for the broker
     assert b.flush(10)
     b.close()
 
