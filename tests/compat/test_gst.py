@@ -199,3 +199,33 @@ def test_gi_require_version_lines_keep_working():
     assert gi.repository.Gst is Gst and gi.repository.GLib is GLib
     with pytest.raises(ValueError, match="provides Gst, GLib and GObject, not 'Gtk'"):
         gi.require_version("Gtk", "3.0")
+
+
+def test_appsink_pull_sample_and_eos_into_one_muxer_pad():
+    """new-sample handlers pull with emit("pull-sample") and read the meta through pyds; an EOS sent into the
+    muxer's sink_0 (how sources are removed at run time) ends that source while the pipeline is running."""
+    pipeline = Gst.parse_launch(
+        "videotestsrc num-buffers=400 ! m.sink_0 videotestsrc num-buffers=5 ! m.sink_1 "
+        "nvstreammux name=m batch-size=2 width=64 height=48 ! appsink name=a emit-signals=true")
+    mux = pipeline.get_by_name("m")
+    frames = []
+
+    def on_new_sample(sink, data):
+        sample = sink.emit("pull-sample")
+        batch_meta = pyds.gst_buffer_get_nvds_batch_meta(hash(sample.get_buffer()))
+        l_frame = batch_meta.frame_meta_list
+        while l_frame is not None:
+            fm = pyds.NvDsFrameMeta.cast(l_frame.data)
+            data.append((fm.pad_index, fm.frame_num))
+            l_frame = l_frame.next
+        if len(data) == 20:
+            assert mux.get_static_pad("sink_0").send_event(Gst.Event.new_eos())
+        return Gst.FlowReturn.OK
+
+    pipeline.get_by_name("a").connect("new-sample", on_new_sample, frames)
+    seen = []
+    _run(pipeline, seen)
+    assert (Gst.MessageType.EOS, threading.get_ident()) in seen
+    assert sorted(f for s, f in frames if s == 1) == list(range(5))
+    # source 0 stopped at its EOS, long before its 400 buffers (a batch or two may be in flight)
+    assert 15 <= max(f for s, f in frames if s == 0) < 30

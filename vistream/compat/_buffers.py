@@ -7,6 +7,7 @@ user code for as long as the callback runs, so the lookup works from any probe, 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -15,6 +16,8 @@ from vistream.core.buffer import Buffer
 
 _lock = threading.Lock()
 _in_flight: dict[int, list[Any]] = {}  # hash -> [buffer, reference count]
+_pulled: OrderedDict[int, Buffer] = OrderedDict()  # buffers the application pulled from an appsink
+PULLED_KEPT = 64
 
 
 @contextmanager
@@ -36,6 +39,14 @@ def in_flight(buffer: Buffer | None) -> Iterator[None]:
                 _in_flight.pop(key, None)
 
 
+def remember(buffer: Buffer) -> None:
+    """Keep a buffer pulled from an appsink findable by its hash (the last ``PULLED_KEPT`` of them)."""
+    with _lock:
+        _pulled[hash(buffer)] = buffer
+        while len(_pulled) > PULLED_KEPT:
+            _pulled.popitem(last=False)
+
+
 def lookup(handle: Any, caller: str) -> Buffer:
     """The buffer whose ``hash()`` is ``handle`` (a :class:`Buffer` is accepted as it is)."""
     if isinstance(handle, Buffer):
@@ -44,7 +55,11 @@ def lookup(handle: Any, caller: str) -> Buffer:
         raise TypeError(f"pyds.{caller}: expected hash(gst_buffer), got {type(handle).__name__}")
     with _lock:
         entry = _in_flight.get(handle)
+        pulled = _pulled.get(handle)
+    if entry is None and pulled is not None:
+        return pulled
     if entry is None:
         raise ValueError(f"pyds.{caller}: no buffer with hash {handle} is in flight; call it inside a pad probe "
-                         "added through vistream.compat, passing hash(info.get_buffer())")
+                         "added through vistream.compat, passing hash(info.get_buffer()), or on a buffer just "
+                         "pulled from an appsink")
     return entry[0]

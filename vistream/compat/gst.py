@@ -301,7 +301,12 @@ class Pad(_Wrapper):
         self._native.remove_probe(probe_id)
 
     def send_event(self, event: _NativeEvent) -> bool:
-        return self._native.push_event(event)
+        """On a src pad the event goes downstream to the peer; on a sink pad it enters the pad's element
+        (an EOS sent to a muxer's ``sink_N`` ends that source, as when removing a source at run time)."""
+        pad = self._native
+        if pad.direction is PadDirection.SINK:
+            return bool(pad.parent._receive_event(pad, event))
+        return pad.push_event(event)
 
 
 class GhostPad(Pad):
@@ -519,6 +524,14 @@ class Element(_Wrapper):
         self._native.disconnect(handler_id)
 
     def emit(self, signal: str, *args: Any) -> Any:
+        """Signals; appsink's action signals ``pull-sample`` / ``try-pull-sample(timeout_ns)`` return a sample
+        whose buffer stays findable by ``hash()`` in pyds."""
+        if signal in ("pull-sample", "try-pull-sample") and hasattr(self._native, "pull_sample"):
+            timeout = _seconds(args[0]) if signal == "try-pull-sample" and args else None
+            sample = self._native.pull_sample(timeout)
+            if sample is not None:
+                _buffers.remember(sample.get_buffer())
+            return sample
         return _wrap(self._native.emit(signal, *(_unwrap(a) for a in args)))
 
     def set_state(self, state: State) -> StateChangeReturn:
@@ -887,6 +900,14 @@ class _EventFactory:
     @staticmethod
     def new_eos() -> _NativeEvent:
         return _NativeEvent.eos()
+
+    @staticmethod
+    def new_flush_start() -> _NativeEvent:
+        return _NativeEvent(EventType.FLUSH, {"stage": "start"})
+
+    @staticmethod
+    def new_flush_stop(reset_time: bool = True) -> _NativeEvent:
+        return _NativeEvent(EventType.FLUSH, {"stage": "stop", "reset_time": reset_time})
 
 
 def init(argv: Any = None) -> list[str]:
