@@ -43,6 +43,7 @@ from vistream.core.element import Element, State, StateChangeReturn, make_elemen
 from vistream.core.errors import VistreamError
 from vistream.core.pad import PadProbeReturn, PadProbeType
 from vistream.core.pipeline import Pipeline
+from vistream.elements.media import uri_to_location
 from vistream.elements.video import buffer_format, convert_color
 from vistream.meta import get_batch_meta
 
@@ -66,16 +67,21 @@ def validate_uri(uri: str) -> str:
     uri = uri.strip()
     if any(c in uri for c in "\n\r\t\0 "):
         raise ManagerError(f'uri "{uri!r}" contains whitespace or control characters')
-    if "://" not in uri:
-        uri = Path(uri).resolve().as_uri()
-    parsed = urlparse(uri)
-    if parsed.scheme not in URI_SCHEMES:
-        raise ManagerError(f'unsupported uri scheme "{parsed.scheme}" (use one of: {", ".join(URI_SCHEMES)})')
-    if parsed.scheme == "file":
-        path = Path(parsed.netloc + parsed.path) if parsed.netloc else Path(parsed.path)
-        if not path.is_file():
-            raise ManagerError(f'no such file: "{path}"', 404)
-    elif not parsed.hostname:
+    try:
+        if "://" not in uri:
+            uri = Path(uri).resolve().as_uri()
+        parsed = urlparse(uri)
+        if parsed.scheme not in URI_SCHEMES:
+            raise ManagerError(f'unsupported uri scheme "{parsed.scheme}" (use one of: {", ".join(URI_SCHEMES)})')
+        if parsed.scheme == "file":
+            path = Path(uri_to_location(uri)[0])  # as nvurisrcbin will read it
+            if not path.is_file():
+                raise ManagerError(f'no such file: "{path}"', 404)
+            return uri
+        host = parsed.hostname
+    except (OSError, ValueError) as e:  # names too long for the file system, bad ports, ...
+        raise ManagerError(f'unusable uri "{uri[:200]}": {e}') from None
+    if not host:
         raise ManagerError(f'uri "{uri}" has no host')
     return uri
 
