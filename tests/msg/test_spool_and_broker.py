@@ -229,3 +229,18 @@ def test_missing_client_library_named(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "pika", None)  # as if pika were not installed
     with pytest.raises(ConfigError, match="proto-lib='libnvds_amqp_proto.so' needs the 'pika' package"):
         MsgBroker("libnvds_amqp_proto.so", "h;1", topic="t", spool_path=tmp_path / "s.db")
+
+
+def test_one_sender_per_spool_file(tmp_path, monkeypatch):
+    register_adapter("scripted", ScriptedAdapter)
+    a = MsgBroker("scripted", "h;1", topic="t", spool_path=tmp_path / "s.db", start=False)
+    with pytest.raises(ConfigError, match="spool-path: spool .* is in use by another sender"):
+        MsgBroker("scripted", "h;1", topic="t", spool_path=tmp_path / "s.db", start=False)
+    a.close(timeout=0)
+    MsgBroker("scripted", "h;1", topic="t", spool_path=tmp_path / "s.db", start=False).close(timeout=0)
+    # default paths: a second broker to the same destination gets the next free file
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    b1 = MsgBroker("scripted", "h;1", topic="t", start=False)
+    b2 = MsgBroker("scripted", "h;1", topic="t", start=False)
+    assert b1.spool.path != b2.spool.path and str(tmp_path / "state") in b1.spool.path
+    b1.close(timeout=0), b2.close(timeout=0)

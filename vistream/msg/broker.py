@@ -15,7 +15,7 @@ from vistream.meta.batch import BatchMeta
 from vistream.msg.adapters import AdapterError, parse_conn_str, protocol_name, resolve_adapter
 from vistream.msg.config import AdapterConfig, ConfigError, as_bool, as_int
 from vistream.msg.converter import Payload, payloads_of
-from vistream.msg.spool import OVERFLOW_POLICIES, Spool
+from vistream.msg.spool import OVERFLOW_POLICIES, Spool, SpoolBusy
 
 log = logging.getLogger("vistream.msg.broker")
 
@@ -116,13 +116,13 @@ class MsgBroker:
                    if spool_overflow is None else ConfigError(f"nvmsgbroker: spool-overflow={overflow!r}: must be "
                                                               f"one of {', '.join(OVERFLOW_POLICIES)}"))
         max_msgs = spool_max_messages or ac.get_int("spool-max-messages", 100_000, minimum=1)
-        path = spool_path or ac.get("spool-path") or default_spool_path(self.protocol, str(self.conn), self.topic)
+        path = spool_path or ac.get("spool-path")
         self.retry_initial = (retry_initial_ms or ac.get_int("retry-initial-ms", 200, minimum=1)) / 1000
         self.retry_max = (retry_max_ms or ac.get_int("retry-max-ms", 5000, minimum=1)) / 1000
         self.send_batch = send_batch or ac.get_int("send-batch", 200, minimum=1)
         self.send_timeout = float(send_timeout)
         self.adapter = adapter_cls(self.conn, ac)
-        self.spool = Spool(path, max_msgs, overflow)
+        self.spool = self._open_spool(path, max_msgs, overflow)
         self.stats = BrokerStats(pending=len(self.spool))
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -130,6 +130,21 @@ class MsgBroker:
         self._thread: threading.Thread | None = None
         if start:
             self.start()
+
+    def _open_spool(self, path, max_msgs: int, overflow: str) -> Spool:
+        if path:
+            try:
+                return Spool(path, max_msgs, overflow)
+            except SpoolBusy as e:
+                raise ConfigError(f"nvmsgbroker: spool-path: {e}") from None
+        # default location: the first free one of a few per destination (several brokers may share one)
+        base = default_spool_path(self.protocol, str(self.conn), self.topic)
+        for i in range(16):
+            try:
+                return Spool(base if i == 0 else base.with_name(f"{base.stem}-{i}{base.suffix}"), max_msgs, overflow)
+            except SpoolBusy:
+                continue
+        raise ConfigError(f"nvmsgbroker: every default spool file next to {base} is in use; set spool-path")
 
     # ------------------------------------------------------------------------------------------------
     def start(self) -> None:

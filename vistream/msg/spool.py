@@ -11,6 +11,10 @@ from pathlib import Path
 OVERFLOW_POLICIES = ("drop-oldest", "drop-newest")
 
 
+class SpoolBusy(RuntimeError):
+    """Another live Spool (in this or another process) has the file open."""
+
+
 @dataclass(slots=True)
 class SpoolEntry:
     """One spooled message; ``id`` increases with arrival order and identifies it for :meth:`Spool.ack`."""
@@ -44,8 +48,10 @@ class Spool:
         if max_messages < 1:
             raise ValueError(f"spool-max-messages must be >= 1, got {max_messages}")
         self.path = str(path)
+        self._lockfile = None
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._lock_file()
         self.max_messages = int(max_messages)
         self.overflow = overflow
         self._lock = threading.Lock()
@@ -61,6 +67,21 @@ class Spool:
         self.not_empty = threading.Event()
         if self._count:
             self.not_empty.set()
+
+    def _lock_file(self) -> None:
+        # two senders on one spool would both send every message: one live Spool per file
+        try:
+            import fcntl  # noqa: PLC0415 - POSIX only
+        except ImportError:
+            return
+        f = open(self.path + ".lock", "a+")  # noqa: SIM115 - held open for the spool's lifetime
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.close()
+            raise SpoolBusy(f"spool {self.path} is in use by another sender (give each one its own spool-path)") \
+                from None
+        self._lockfile = f
 
     def __len__(self) -> int:
         return self._count
@@ -139,3 +160,6 @@ class Spool:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            if self._lockfile is not None:
+                self._lockfile.close()  # releases the lock
+                self._lockfile = None
