@@ -103,14 +103,16 @@ def test_signature_and_mask():
 def test_minimal_message_strings():
     evs = [vehicle_event(),
            vehicle_event(trackingId=18, objType=ObjectType.PERSON, extMsg=PersonObject(gender="f", age=30)),
-           vehicle_event(trackingId=19, objType=ObjectType.UNKNOWN, objectId="forklift", extMsg=None)]
+           vehicle_event(trackingId=19, objType=ObjectType.UNKNOWN, objectId="forklift", extMsg=None),
+           vehicle_event(trackingId=20, objType=ObjectType.BICYCLE, objectId="ignored", extMsg=None)]
     m = schema.minimal_from_events(evs, CFG)
     validate(m, "minimal")
     assert m["version"] == "4.0" and m["id"] == 42 and m["@timestamp"] == TS
     assert m["sensorId"] == "HWY_20_AND_LOCUST__WBA__4_11_2018_4_59_59_379_AM_UTC-07_00"
     assert m["objects"] == ["17|957.5|150|1918.5|215|Vehicle|#|sedan|Bugatti|M|blue|XX1234|CA|0.8",
                             "18|957.5|150|1918.5|215|Person|#|f|30||||0.8",
-                            "19|957.5|150|1918.5|215|forklift"]
+                            "19|957.5|150|1918.5|215|forklift",
+                            "20|957.5|150|1918.5|215|Bicycle"]
 
 
 def test_missing_groups_are_clear_errors():

@@ -174,8 +174,8 @@ def _fmt(x: float) -> str:
 def _minimal_object(ev: EventMsgMeta) -> str:
     _check_ext(ev)
     b = ev.bbox
-    name = _OBJECT_NAMES.get(ev.objType, ev.objectId or "Unknown") if ev.objType != ObjectType.UNKNOWN \
-        else (ev.objectId or "Unknown")
+    # as DeepStream's object_enum_to_str: only UNKNOWN objects are named by objectId; *_EXT types are "Unknown"
+    name = (ev.objectId or "Unknown") if ev.objType == ObjectType.UNKNOWN else _OBJECT_NAMES.get(ev.objType, "Unknown")
     s = f"{ev.trackingId}|{_fmt(b.left)}|{_fmt(b.top)}|{_fmt(b.left + b.width)}|{_fmt(b.top + b.height)}|{name}"
     x, c = ev.extMsg, _fmt(float(ev.confidence))
     if isinstance(x, VehicleObject):
