@@ -194,8 +194,8 @@ class PipelineManager:
             a.link(b)
         tee.link(sink)
         if o.view or o.rtsp_port:
-            rows = int(math.ceil(math.sqrt(o.max_streams)))
-            cols = int(math.ceil(o.max_streams / rows))
+            cols = int(math.ceil(math.sqrt(o.max_streams)))
+            rows = int(math.ceil(o.max_streams / cols))
             q = make_element("queue", "view-queue", max_size_buffers=2, leaky=2)
             tiler = make_element("nvmultistreamtiler", "tiler", rows=rows, columns=cols, width=o.view_width,
                                  height=o.view_height)
