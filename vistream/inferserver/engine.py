@@ -33,7 +33,7 @@ class InferServerEngine:
     - ``grpc { url: "host:port" }`` (or ``"http://host:port"``): requests go to a Triton Inference Server
       (:class:`~vistream.inferserver.triton.TritonClientBackend`, async requests, shared memory on the same host).
 
-    ``backend`` replaces both with a ready :class:`~vistream.infer.backends.Backend`. Pre-processing, output
+    ``server_timeout``: seconds to wait for the server to report the model ready. ``backend`` replaces both with a ready :class:`~vistream.infer.backends.Backend`. Pre-processing, output
     decoding, clustering and the metadata written are nvinfer's (:class:`~vistream.infer.InferEngine`), so
     ``process(frames, batch_meta)`` attaches exactly what ``nvinfer`` with the equivalent key file would:
     ``frames[i]`` is the RGB uint8 image of ``frame_meta.batch_id == i``; returns the number of images run.
@@ -49,7 +49,8 @@ class InferServerEngine:
     """
 
     def __init__(self, config: InferServerConfig | str | Path, overrides: Mapping[str, Any] | None = None, *,
-                 threads: int | None = None, backend: Any = None, shared_memory: str = "auto") -> None:
+                 threads: int | None = None, backend: Any = None, shared_memory: str = "auto",
+                 server_timeout: float = 10.0) -> None:
         cfg = config if isinstance(config, InferServerConfig) else load_inferserver_config(config, overrides)
         self.config = cfg
         self._processor = None
@@ -66,7 +67,8 @@ class InferServerEngine:
                 from vistream.inferserver.triton import TritonClientBackend
 
                 backend = TritonClientBackend(cfg.url, cfg.model_name, cfg.model_version,
-                                              shared_memory=shared_memory, where=cfg.where(f"{tpath}.grpc.url"))
+                                              shared_memory=shared_memory, where=cfg.where(f"{tpath}.grpc.url"),
+                                              timeout=server_timeout)
         self.backend = backend
         try:
             if cfg.input_name and cfg.input_name != backend.input_name:

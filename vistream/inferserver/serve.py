@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from pytriton.model_config import DynamicBatcher, ModelConfig, Tensor
-    from pytriton.triton import Triton, TritonConfig
+    from pytriton.triton import DEFAULT_PROTECTED_ENDPOINTS, Triton, TritonConfig, TritonSecurityConfig
 
     wanted = {m for m in re.split(r"[,\s]+", args.models) if m}
     dirs = sorted(p for p in args.repository.iterdir() if p.is_dir() and (not wanted or p.name in wanted))
@@ -144,7 +144,11 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    triton = Triton(config=config)
+    # PyTriton puts the shared-memory API behind an access token; Triton itself leaves it open. Open it, so that
+    # clients on this host (vistream's "auto" shared memory) can register regions as with a stock Triton.
+    security = TritonSecurityConfig(restricted_endpoints=[e for e in DEFAULT_PROTECTED_ENDPOINTS
+                                                          if e != "shared-memory"])
+    triton = Triton(config=config, security_config=security)
     try:
         for m in models:
             batching = m["max_batch"] > 0

@@ -45,7 +45,8 @@ class TritonClientBackend:
     ``url``: ``host:port`` of the gRPC endpoint (DeepStream's ``grpc { url }``), or ``http://host:port`` for
     the HTTP/REST endpoint. ``model_name``/``version`` (-1: the server's choice). ``shared_memory``:
     ``"auto"`` (system shared memory when the server is on this host), ``"system"`` or ``"none"``.
-    ``timeout``: seconds to wait for the server to report the model ready.
+    ``timeout``: seconds to wait for the server to report the model ready; ``request_timeout``: for one batch's
+    answers; ``max_in_flight``: requests sent before waiting for answers.
 
     >>> be = TritonClientBackend("localhost:8001", "yolox_nano")  # doctest: +SKIP
     >>> be.infer(np.zeros((4, 3, 416, 416), np.float32))["output"].shape  # doctest: +SKIP
@@ -53,7 +54,8 @@ class TritonClientBackend:
     """
 
     def __init__(self, url: str, model_name: str, version: int = -1, *, shared_memory: str = "auto",
-                 timeout: float = 10.0, where: str = "grpc.url", max_in_flight: int = 8) -> None:
+                 timeout: float = 10.0, where: str = "grpc.url", max_in_flight: int = 8,
+                 request_timeout: float = 60.0) -> None:
         if shared_memory not in ("auto", "system", "none"):
             raise ValueError(f"shared_memory must be auto, system or none, got {shared_memory!r}")
         self.url = url
@@ -62,13 +64,12 @@ class TritonClientBackend:
         self.where = where
         self.protocol = "http" if url.startswith(("http://", "https://")) else "grpc"
         self.max_in_flight = max(1, int(max_in_flight))
+        self.request_timeout = float(request_timeout)
         try:
             if self.protocol == "http":
                 import tritonclient.http as client_mod
 
-                self._client = client_mod.InferenceServerClient(url.split("://", 1)[1],
-                                                                ssl=url.startswith("https"),
-                                                                concurrency=self.max_in_flight)
+                self._client = self._http_client(client_mod)
             else:
                 import tritonclient.grpc as client_mod
 
@@ -78,6 +79,8 @@ class TritonClientBackend:
                               "pip install 'vistream[triton]'") from None
         self._mod = client_mod
         self._lock = threading.Lock()
+        self._tls = threading.local()
+        self._thread_clients: list[Any] = []
         self._slots: list[_Slot] = []
         try:
             self._load_metadata(timeout)
@@ -147,6 +150,21 @@ class TritonClientBackend:
             if any(d is None for d in shape[1:]):
                 raise ConfigError(f"{self.where}: output '{name}' has dynamic dims {list(shape)}; vistream needs "
                                   "fixed output dims (set them in config.pbtxt)")
+
+    def _http_client(self, client_mod) -> Any:
+        return client_mod.InferenceServerClient(self.url.split("://", 1)[1], ssl=self.url.startswith("https"),
+                                                concurrency=self.max_in_flight, network_timeout=self.request_timeout)
+
+    def _infer_client(self) -> Any:
+        """gRPC clients are thread-safe; the HTTP client runs on gevent, whose hub belongs to one thread, so each
+        calling thread (the engine may infer from its overlap thread) gets its own."""
+        if self.protocol == "grpc":
+            return self._client
+        client = getattr(self._tls, "client", None)
+        if client is None:
+            client = self._tls.client = self._http_client(self._mod)
+            self._thread_clients.append(client)
+        return client
 
     def _json(self) -> dict:
         return {"as_json": True} if self.protocol == "grpc" else {}
@@ -222,9 +240,10 @@ class TritonClientBackend:
         try:
             if self.protocol == "http":
                 pending = []
+                client = self._infer_client()
                 for (i, chunk), slot in zip(window, slots, strict=False):
                     inp, outs = self._request(chunk, slot)
-                    pending.append((i, slot, len(chunk), self._client.async_infer(
+                    pending.append((i, slot, len(chunk), client.async_infer(
                         self.model_name, [inp], model_version=self.version, outputs=outs)))
                 for i, slot, k, req in pending:
                     results[i] = self._collect(req.get_result(), slot, k)
@@ -240,10 +259,12 @@ class TritonClientBackend:
             for (i, chunk), slot in zip(window, slots, strict=False):
                 inp, outs = self._request(chunk, slot)
                 meta.append((i, slot, len(chunk)))
-                self._client.async_infer(self.model_name, [inp], lambda r, e, i=i: callback(i, r, e),
+                self._client.async_infer(self.model_name, [inp], lambda result, error, i=i: callback(i, result, error),
                                          model_version=self.version, outputs=outs)
             for _ in meta:
-                done.acquire()
+                if not done.acquire(timeout=self.request_timeout):
+                    raise RuntimeError(f"{self.where}: Triton at {self.url} did not answer within "
+                                       f"{self.request_timeout:.0f} s (model '{self.model_name}')")
             for i, slot, k in meta:
                 if isinstance(replies[i], Exception):
                     raise replies[i]
@@ -275,6 +296,12 @@ class TritonClientBackend:
         if client is None:
             return
         self._release_slots()
+        for c in self._thread_clients:
+            try:
+                c.close()
+            except Exception:  # a gevent client closed from another thread: its sockets go with the object
+                pass
+        self._thread_clients = []
         try:
             client.close()
         finally:
