@@ -35,8 +35,8 @@ CONFIGS = ROOT / "samples" / "configs" / "tracker"
 VISTREAM = {
     "vistream IOU": "config_tracker_IOU.yml",
     "vistream SORT": "config_tracker_SORT.yml",
-    "vistream ByteTrack": "config_tracker_NvSORT.yml",
-    "vistream DeepSORT (re-ID)": "config_tracker_NvDeepSORT.yml",
+    "vistream ByteTrack": "config_tracker_NvSORT_MOT15.yml",
+    "vistream DeepSORT (re-ID)": "config_tracker_NvDeepSORT_MOT15.yml",
 }
 
 # A tracker here is a factory giving a step function: (xyxy, conf, frame_rgb | None) -> (xyxy, ids).

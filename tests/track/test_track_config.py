@@ -13,6 +13,7 @@ from .conftest import CONFIGS
 @pytest.mark.parametrize("name, algo", [
     ("config_tracker_IOU.yml", "IOU"), ("config_tracker_SORT.yml", "SORT"),
     ("config_tracker_NvSORT.yml", "ByteTrack"), ("config_tracker_NvDeepSORT.yml", "DeepSORT"),
+    ("config_tracker_NvSORT_MOT15.yml", "ByteTrack"), ("config_tracker_NvDeepSORT_MOT15.yml", "DeepSORT"),
 ])
 def test_sample_configs_pick_their_algorithm(name, algo):
     cfg = load_tracker_config(CONFIGS / name)
@@ -22,10 +23,10 @@ def test_sample_configs_pick_their_algorithm(name, algo):
 
 def test_values_are_read_into_the_config():
     cfg = load_tracker_config(CONFIGS / "config_tracker_NvDeepSORT.yml")
-    assert cfg.min_detector_confidence == pytest.approx(0.1)
+    assert cfg.min_detector_confidence == pytest.approx(0.3)
     assert cfg.target.max_shadow_tracking_age == 60
     assert cfg.target.probation_age == 0
-    assert cfg.associator.tentative_detector_confidence == pytest.approx(0.9)
+    assert cfg.associator.tentative_detector_confidence == pytest.approx(0.7)
     assert cfg.associator.threshold_mahalanobis == pytest.approx(9.4877)
     assert cfg.state.noise_weight_var_4_loc == pytest.approx(0.05)
     assert cfg.reid.infer_dims == (256, 128, 3)

@@ -16,7 +16,7 @@ The algorithm follows from the sections, as in DeepStream:
 
 >>> cfg = load_tracker_config("samples/configs/tracker/config_tracker_NvSORT.yml")  # doctest: +SKIP
 >>> cfg.algorithm, cfg.target.probation_age  # doctest: +SKIP
-('ByteTrack', 3)
+('ByteTrack', 0)
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 ``vistream eval-mot`` calls :func:`main`::
 
     vistream eval-mot --seq tests/data/mot/TUD-Campus --seq tests/data/mot/TUD-Stadtmitte \\
-        --config samples/configs/tracker/config_tracker_NvSORT.yml
+        --config samples/configs/tracker/config_tracker_NvSORT_MOT15.yml
+    vistream eval-mot --seq tests/data/mot/TUD-Stadtmitte --config ... \\
+        --detector samples/configs/config_infer_primary_yoloX.txt --interval 2     # full pipeline
 
 A sequence folder holds ``det.txt`` and ``gt.txt`` (MOT format) and optionally ``seqinfo.ini`` and
 ``<name>.mp4``; the video is decoded only for the appearance tracker (decoded frame k is MOT frame k+1).
@@ -16,7 +18,7 @@ import itertools
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,6 +88,51 @@ def track_sequence(seq_dir: str | os.PathLike, config: TrackerConfig, embedder=N
     return rows, count, elapsed
 
 
+def track_video(seq_dir: str | os.PathLike, config: TrackerConfig, detector_config: str | os.PathLike,
+                class_ids: Sequence[int] | None = (0,), interval: int | None = None,
+                embedder=None) -> tuple[np.ndarray, int, float]:
+    """The full pipeline on a sequence's video: nvinfer (``vistream.infer``) -> :class:`TrackerCore`.
+
+    Objects of other classes than ``class_ids`` (default 0, COCO person) are dropped before tracking;
+    ``interval`` overrides nvinfer's, so that skipped frames are scored too. Returns (rows, frames, tracker
+    seconds), rows as in :func:`track_sequence`.
+    """
+    from vistream.infer import InferEngine
+    from vistream.meta import BatchMeta, new_frame_meta
+    from vistream.track.core import TrackerCore
+
+    seq_dir = Path(seq_dir)
+    videos = sorted(seq_dir.glob("*.mp4"))
+    if not videos:
+        raise FileNotFoundError(f"{seq_dir}: the full pipeline needs the sequence video (<name>.mp4)")
+    overrides = {"interval": interval} if interval is not None else None
+    engine = InferEngine(detector_config, overrides, threads=2)
+    core = TrackerCore(config, embedder=embedder)
+    keep = None if class_ids is None else set(int(c) for c in class_ids)
+    rows: list[list[float]] = []
+    elapsed = 0.0
+    count = 0
+    try:
+        for k, frame in enumerate(iter_video_frames(videos[0])):
+            h, w = frame.shape[:2]
+            bm = BatchMeta()
+            fm = new_frame_meta(0, k, 0, w, h)
+            bm.frame_meta_list.append(fm)
+            engine.process([frame], bm)
+            if keep is not None:
+                fm.obj_meta_list[:] = [o for o in fm.obj_meta_list if o.class_id in keep]
+            t0 = time.perf_counter()
+            core.process(bm, [frame])
+            elapsed += time.perf_counter() - t0
+            for o in fm.obj_meta_list:
+                r = o.rect_params
+                rows.append([k + 1, o.object_id, r.left, r.top, r.width, r.height, o.tracker_confidence])
+            count += 1
+    finally:
+        engine.close()
+    return np.array(rows, np.float64).reshape(-1, 7), count, elapsed
+
+
 def score_mot(gt: np.ndarray, hyp: np.ndarray, name: str = "seq", min_iou: float = 0.5) -> dict[str, float]:
     """CLEAR-MOT and ID metrics of ``hyp`` against ``gt`` (rows ``frame,id,l,t,w,h,...``), IoU >= ``min_iou``.
 
@@ -148,6 +195,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--algorithm", help="override the algorithm: IOU, SORT, ByteTrack, DeepSORT")
     p.add_argument("--min-iou", type=float, default=0.5, help="IoU needed to match ground truth (default 0.5)")
     p.add_argument("--output", help="folder to write <sequence>.txt results in MOT format")
+    p.add_argument("--detector", help="nvinfer config: run the full pipeline (video -> detector -> tracker) "
+                                      "instead of reading det.txt")
+    p.add_argument("--class-id", type=int, action="append",
+                   help="with --detector: classes to track (repeat; default 0, COCO person)")
+    p.add_argument("--interval", type=int, help="with --detector: nvinfer interval (frames skipped between runs)")
     args = p.parse_args(argv)
     if not args.seq and not args.det:
         p.print_usage(sys.stderr)
@@ -164,12 +216,15 @@ def main(argv: list[str] | None = None) -> int:
             det = Path(args.det)
             jobs.append((det.parent, det, Path(args.gt) if args.gt else None))
         for seq_dir, det_path, gt_path in jobs:
-            if not det_path.is_file():
+            if not det_path.is_file() and not args.detector:
                 raise FileNotFoundError(f"{det_path}: no such det.txt")
             if gt_path is not None and not gt_path.is_file():
                 raise FileNotFoundError(f"{gt_path}: no such gt.txt")
             name = seq_dir.name or det_path.stem
-            rows, frames, secs = track_sequence(seq_dir, cfg, det_path=det_path)
+            if args.detector:
+                rows, frames, secs = track_video(seq_dir, cfg, args.detector, args.class_id or [0], args.interval)
+            else:
+                rows, frames, secs = track_sequence(seq_dir, cfg, det_path=det_path)
             if gt_path is not None:
                 results.append((cfg.algorithm, SequenceResult(
                     name, score_mot(read_mot_txt(gt_path), rows, name, args.min_iou), frames, secs, rows)))
@@ -191,4 +246,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["SequenceResult", "evaluate_sequence", "format_mot_rows", "main", "score_mot", "track_sequence"]
+__all__ = ["SequenceResult", "evaluate_sequence", "format_mot_rows", "main", "score_mot", "track_sequence",
+           "track_video"]
