@@ -85,3 +85,46 @@ def test_unreachable_camera_is_an_error_naming_the_source_when_reconnect_is_off(
     assert ei.value.element == "src"
     assert url in str(ei.value)
     assert log.count() == 0
+
+
+def test_rtspsrc_depay_parse_decode_and_reconnect(rtsp_camera):
+    import vistream.elements.rtsp  # noqa: F401  (registers rtspsrc, rtph264depay, v4l2src)
+
+    log = FrameLog()
+    p = vistream.parse_launch(
+        f"rtspsrc name=src location={rtsp_camera.url} protocols=tcp latency=200 rtsp-reconnect-interval=1 ! "
+        "rtph264depay ! h264parse ! nvv4l2decoder ! m.sink_0 nvstreammux name=m batch-size=1 live-source=1 ! "
+        "fakesink name=sink")
+    p.get_by_name("sink").get_static_pad("sink").add_probe(PadProbeType.BUFFER, log.probe, None)
+    pts: list[int] = []
+    assert p.set_state(State.PLAYING) == vistream.StateChangeReturn.SUCCESS
+    p.get_by_name("src").get_static_pad("stream_0").add_probe(
+        PadProbeType.BUFFER, lambda pad, info, _: (pts.append(info.get_buffer().pts), PadProbeReturn.OK)[1])
+    try:
+        assert log.wait(20, 15)
+        rtsp_camera.kill()
+        time.sleep(1.0)
+        before = log.count()
+        rtsp_camera.start()
+        assert log.wait(before + 20, 20)
+    finally:
+        p.set_state(State.NULL)
+    assert {(w, h) for _, _, w, h in log.frames} == {(640, 360)}
+    nums = [n for _, n, _, _ in log.frames]
+    assert nums == list(range(len(nums)))
+    assert p.get_by_name("src").reconnects >= 1
+    good = [t for t in pts if t >= 0]
+    assert max(good) > 1_000_000_000  # timestamps did not restart at the reconnection: they keep increasing
+    assert all(b >= a - 500_000_000 for a, b in zip(good, good[1:], strict=False))
+
+
+def test_rtspsrc_and_v4l2src_errors_name_the_element():
+    import vistream.elements.rtsp  # noqa: F401
+
+    p = vistream.parse_launch("rtspsrc name=cam location=http://x/y ! rtph264depay ! fakesink")
+    with pytest.raises(vistream.PipelineError, match='cam.*not an rtsp:// URL'):
+        p.run(timeout=10)
+    p = vistream.parse_launch("v4l2src name=usb device=/dev/video97 ! fakesink")
+    with pytest.raises(vistream.PipelineError, match='usb.*Cannot identify device "/dev/video97"') as ei:
+        p.run(timeout=10)
+    assert ei.value.element == "usb"
