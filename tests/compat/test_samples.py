@@ -1,7 +1,8 @@
 """Every Python sample runs end to end in both styles (vistream.compat and the native API) on the short clips.
 
 Each pair must print the same thing; test1's per-class counts must also equal counts computed here with the
-native API, and test3's counts for the traffic stream the same numbers again (batch of two).
+native API, and test3's counts for the traffic stream the same numbers again (batch of two). The samples run
+on the first 25 frames of the 48-frame clips to keep the suite fast.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from vistream.elements.dsexample import COLOR_NAMES
 from vistream.meta import get_batch_meta
 from vistream.msg.adapters import register_adapter
 
-from .conftest import ROOT, load_sample
+from .conftest import ROOT, SHORT_FRAMES, load_sample
 
 pytestmark = pytest.mark.slow
 CONFIG = ROOT / "samples" / "configs" / "config_infer_primary_yoloX.txt"
-TRAFFIC = ROOT / "tests" / "data" / "traffic_48.mp4"
+N = SHORT_FRAMES  # frames of the short clips the multi-stream samples run on
 FRAME_LINE = re.compile(r"^Frame Number=(\d+)(?: Source=(\d+))? Number of Objects=(\d+)((?: \S+=\d+)*)$")
 
 
@@ -49,10 +50,10 @@ def _counts(lines: list[str]) -> dict[tuple[int, int], Counter]:
 
 
 @pytest.fixture(scope="module")
-def reference_counts() -> dict[int, Counter]:
-    """Objects per class in each frame of the traffic clip, with the native API (1280x720 muxer, YOLOX)."""
+def reference_counts(short_clips) -> dict[int, Counter]:
+    """Objects per class in each frame of the short traffic clip, with the native API (1280x720 muxer, YOLOX)."""
     pipeline = vistream.parse_launch(
-        f"filesrc location={TRAFFIC} ! qtdemux ! h264parse ! nvv4l2decoder ! "
+        f"filesrc location={short_clips[0]} ! qtdemux ! h264parse ! nvv4l2decoder ! "
         f"m.sink_0 nvstreammux name=m batch-size=1 width=1280 height=720 ! nvinfer config-file-path={CONFIG} ! "
         "fakesink name=s")
     counts = {}
@@ -64,24 +65,24 @@ def reference_counts() -> dict[int, Counter]:
 
     pipeline["s"].get_static_pad("sink").add_probe(vistream.PadProbeType.BUFFER, probe, None)
     pipeline.run(timeout=120)
-    assert len(counts) == 48 and sum(sum(c.values()) for c in counts.values()) > 48
+    assert len(counts) == N and sum(sum(c.values()) for c in counts.values()) > N
     return counts
 
 
-def test_deepstream_test1_on_an_elementary_stream(traffic_h264_48, reference_counts, capsys):
-    compat = _run("deepstream-test1/deepstream_test_1.py", [traffic_h264_48], capsys)
-    native = _run("deepstream-test1/deepstream_test_1_native.py", [traffic_h264_48], capsys)
+def test_deepstream_test1_on_an_elementary_stream(traffic_h264, reference_counts, capsys):
+    compat = _run("deepstream-test1/deepstream_test_1.py", [traffic_h264], capsys)
+    native = _run("deepstream-test1/deepstream_test_1_native.py", [traffic_h264], capsys)
     expected = {(0, f): c for f, c in reference_counts.items()}
     assert _counts(compat) == expected
     assert _counts(native) == expected
     assert "Frame Number=0 Number of Objects=" in "\n".join(compat)
 
 
-def test_deepstream_test2_tracker_classifier_and_past_frames(traffic_clip, capsys):
-    compat = _run("deepstream-test2/deepstream_test_2.py", [traffic_clip], capsys)
-    native = _run("deepstream-test2/deepstream_test_2_native.py", [traffic_clip], capsys)
+def test_deepstream_test2_tracker_classifier_and_past_frames(short_clips, capsys):
+    compat = _run("deepstream-test2/deepstream_test_2.py", [short_clips[0]], capsys)
+    native = _run("deepstream-test2/deepstream_test_2_native.py", [short_clips[0]], capsys)
     assert [ln for ln in compat if ln.startswith(("Frame", "  "))] == [ln for ln in native if ln.startswith(("Frame", "  "))]
-    assert len(_counts(compat)) == 48
+    assert len(_counts(compat)) == N
     classified = [ln for ln in compat if ln.startswith("  Object ")]
     assert classified and all(re.match(r"  Object \d+ (car|bus|truck): vehicletype=.+ \(0\.\d\d\)$", ln)
                               for ln in classified)
@@ -93,35 +94,35 @@ def test_deepstream_test2_tracker_classifier_and_past_frames(traffic_clip, capsy
     assert "frameNum=[0, 1]" in "\n".join(compat)
 
 
-def test_deepstream_test3_two_uris_source_bins(traffic_clip, people_clip, reference_counts, capsys):
-    compat = _run("deepstream-test3/deepstream_test_3.py", [traffic_clip, people_clip], capsys)
-    native = _run("deepstream-test3/deepstream_test_3_native.py", [traffic_clip, people_clip], capsys)
+def test_deepstream_test3_two_uris_source_bins(short_clips, reference_counts, capsys):
+    compat = _run("deepstream-test3/deepstream_test_3.py", short_clips, capsys)
+    native = _run("deepstream-test3/deepstream_test_3_native.py", short_clips, capsys)
     counts = _counts(compat)
     assert counts == _counts(native)
-    assert sorted(counts) == [(s, f) for s in (0, 1) for f in range(48)]
-    assert {f: counts[(0, f)] for f in range(48)} == reference_counts
-    assert sum(counts[(1, f)]["person"] for f in range(48)) > 48 * 5  # the walkway is busy
+    assert sorted(counts) == [(s, f) for s in (0, 1) for f in range(N)]
+    assert {f: counts[(0, f)] for f in range(N)} == {f: reference_counts[f] for f in range(N)}
+    assert sum(counts[(1, f)]["person"] for f in range(N)) > N * 5  # the walkway is busy
 
 
-def test_nvdsanalytics_counts(people_clip, traffic_clip, capsys):
-    args = [people_clip, traffic_clip]  # the analytics config is written for the walkway as stream 0
+def test_nvdsanalytics_counts(short_clips, capsys):
+    args = [short_clips[1], short_clips[0]]  # the analytics config is written for the walkway as stream 0
     compat = _run("deepstream-nvdsanalytics/deepstream_nvdsanalytics.py", args, capsys)
     native = _run("deepstream-nvdsanalytics/deepstream_nvdsanalytics_native.py", args, capsys)
     body = [ln for ln in compat if ln.startswith(("Frame", "  "))]
     assert body == [ln for ln in native if ln.startswith(("Frame", "  "))]
     roi = [int(m.group(1)) for m in map(re.compile(r"  Objs in ROI: \{'Walkway': (\d+)\}$").match, body) if m]
     # the tracker reports people after their probation (2 frames), then the walkway is never empty
-    assert len(roi) == 48 and roi[:2] == [0, 0] and min(roi[2:]) > 0
-    assert sum("Linecrossing Cumulative: {'Southbound'" in ln for ln in body) == 48
+    assert len(roi) == N and roi[:2] == [0, 0] and min(roi[2:]) > 0
+    assert sum("Linecrossing Cumulative: {'Southbound'" in ln for ln in body) == N
     objs_in_roi = [ln for ln in body if re.match(r"  Object \d+ roi status: \['Walkway'\]$", ln)]
     assert len(objs_in_roi) == sum(roi)  # one object line per object counted in the ROI
 
 
-def test_imagedata_saves_object_crops(traffic_clip, tmp_path, capsys):
+def test_imagedata_saves_object_crops(short_clips, tmp_path, capsys):
     compat = _run("deepstream-imagedata-multistream/deepstream_imagedata-multistream.py",
-                  [traffic_clip, tmp_path / "compat"], capsys)
+                  [short_clips[0], tmp_path / "compat"], capsys)
     native = _run("deepstream-imagedata-multistream/deepstream_imagedata_multistream_native.py",
-                  [traffic_clip, tmp_path / "native"], capsys)
+                  [short_clips[0], tmp_path / "native"], capsys)
     saved = [re.match(r"Frame Number=(\d+) Source=0 saved (.+) \((\d+)x(\d+)\)$", ln) for ln in compat
              if " saved " in ln]
     assert saved and f"Saved {len(saved)} crops to {tmp_path / 'compat'}" in compat
@@ -136,13 +137,13 @@ def test_imagedata_saves_object_crops(traffic_clip, tmp_path, capsys):
         Path(m.group(2)).name for m in saved)
 
 
-def test_dsexample_custom_element(traffic_clip, capsys):
-    compat = _run("deepstream-dsexample/deepstream_dsexample.py", [traffic_clip], capsys)
-    native = _run("deepstream-dsexample/deepstream_dsexample_native.py", [traffic_clip], capsys)
+def test_dsexample_custom_element(short_clips, capsys):
+    compat = _run("deepstream-dsexample/deepstream_dsexample.py", [short_clips[0]], capsys)
+    native = _run("deepstream-dsexample/deepstream_dsexample_native.py", [short_clips[0]], capsys)
     lines = [ln for ln in compat if ln.startswith("Frame")]
     assert lines == [ln for ln in native if ln.startswith("Frame")]
     colours = [re.match(r"Frame Number=\d+ \w+ at \(\d+,\d+\): colour=(\w+) \((0\.\d\d|1\.00)\)$", ln) for ln in lines]
-    assert len(lines) > 48 and all(m is not None and m.group(1) in COLOR_NAMES for m in colours)
+    assert len(lines) > N and all(m is not None and m.group(1) in COLOR_NAMES for m in colours)
 
 
 class _MemoryAdapter:
@@ -177,17 +178,17 @@ def _stable(payload: dict) -> dict:
     return payload
 
 
-def test_deepstream_test4_event_messages(traffic_clip, tmp_path, monkeypatch, capsys):
+def test_deepstream_test4_event_messages(short_clips, tmp_path, monkeypatch, capsys):
     register_adapter("memory", _MemoryAdapter)
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))  # the broker's spool
-    args = ["-i", traffic_clip, "-p", "memory", "--conn-str", "localhost;1", "-t", "events", "--frame-interval", "10"]
+    args = ["-i", short_clips[0], "-p", "memory", "--conn-str", "localhost;1", "-t", "events", "--frame-interval", "10"]
     sent = {}
     for style in ("deepstream_test_4.py", "deepstream_test_4_native.py"):
         _MemoryAdapter.sent = []
         out = _run(f"deepstream-test4/{style}", args, capsys)
         events = [re.match(r"Frame Number=(\d+) event for (\w+) at \((\d+),(\d+),(\d+),(\d+)\)$", ln) for ln in out
                   if " event for " in ln]
-        assert [int(m.group(1)) for m in events] == [0, 10, 20, 30, 40]  # the first car of every 10th frame
+        assert [int(m.group(1)) for m in events] == [0, 10, 20]  # the first car of every 10th frame
         assert len(_MemoryAdapter.sent) == len(events)
         for m, msg in zip(events, _MemoryAdapter.sent, strict=True):
             left, top, w, h = map(int, m.group(3, 4, 5, 6))
@@ -198,3 +199,24 @@ def test_deepstream_test4_event_messages(traffic_clip, tmp_path, monkeypatch, ca
             assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", msg["@timestamp"])
         sent[style] = [_stable(p) for p in _MemoryAdapter.sent]
     assert sent["deepstream_test_4.py"] == sent["deepstream_test_4_native.py"]
+
+
+def test_deepstream_test5_tracked_objects_to_the_broker(short_clips, tmp_path, monkeypatch, capsys):
+    register_adapter("memory", _MemoryAdapter)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    args = ["-p", "memory", "--conn-str", "localhost;1", "-t", "objects", "--frame-interval", "10",
+            *short_clips]
+    sent = {}
+    for style in ("deepstream_test_5.py", "deepstream_test_5_native.py"):
+        _MemoryAdapter.sent = []
+        out = _run(f"deepstream-test5/{style}", args, capsys)
+        printed = Counter()
+        for m in filter(None, (re.match(r"Frame Number=(\d+) Source=(\d) sent objects=\[(.*)\]$", ln) for ln in out)):
+            assert int(m.group(1)) % 10 == 0
+            printed.update((int(m.group(2)), obj.split(":")[0]) for obj in m.group(3).split(", ") if obj)
+        assert sum(printed.values()) > 20  # the walkway has 10+ tracked people in frames 10 and 20
+        # one message per object of every 10th frame; the sensor ([sensorN] of the msgconv config) tells the source
+        received = Counter((0 if "__EBA__" in p["sensor"]["id"] else 1, p["object"]["id"]) for p in _MemoryAdapter.sent)
+        assert received == printed
+        sent[style] = sorted((_stable(p) for p in _MemoryAdapter.sent), key=json.dumps)
+    assert sent["deepstream_test_5.py"] == sent["deepstream_test_5_native.py"]
