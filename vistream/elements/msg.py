@@ -70,7 +70,10 @@ class NvMsgBroker(BaseSink):
         Property.string("config", None, "Adapter configuration file"),
         Property.uint("comp-id", 0, "Send only payloads of this component id (0 = all)"),
         Property.bool("new-api", False, "Use the new message API (accepted; one delivery path)"),
-        Property.string("spool-path", None, "SQLite spool file (default: a file in the user's cache directory)"),
+        Property.string("spool-path", None, "SQLite spool file (default: $XDG_STATE_HOME/vistream/spool/, i.e. ~/.local/state/vistream/spool/)"),
+        Property.uint("spool-max-messages", 0, "Spool size bound (0 = the adapter config's, default 100000)"),
+        Property.enum("spool-overflow", 0, "What a full spool drops",
+                      [(0, "drop-oldest", "Drop the oldest message"), (1, "drop-newest", "Refuse the new message")]),
         Property.uint("flush-timeout-ms", 5000, "At EOS, wait this long for pending messages to be sent"),
     )
 
@@ -83,7 +86,9 @@ class NvMsgBroker(BaseSink):
         try:
             self.broker = MsgBroker(p["proto-lib"], p["conn-str"] or "", topic=p["topic"], config=p["config"],
                                     sync=p["sync"], comp_id=p["comp-id"], new_api=p["new-api"],
-                                    spool_path=p["spool-path"])
+                                    spool_path=p["spool-path"], spool_max_messages=p["spool-max-messages"] or None,
+                                    spool_overflow=(None if "spool-overflow" not in self._set_props else
+                                                    ("drop-oldest", "drop-newest")[p["spool-overflow"]]))
         except (ValueError, OSError, ImportError, RuntimeError) as e:
             raise ElementError(str(e), self.name) from None
 

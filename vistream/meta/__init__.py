@@ -21,6 +21,16 @@ from vistream.meta.batch import (
     new_frame_meta,
 )
 from vistream.meta.detections import Detections
+from vistream.meta.event import (
+    EventMsgMeta,
+    EventType,
+    FaceObject,
+    ObjectType,
+    PersonObject,
+    VehicleObject,
+    attach_event_msg,
+    event_msgs,
+)
 from vistream.meta.osd import (
     ArrowParams,
     CircleParams,
@@ -39,7 +49,8 @@ def get_batch_meta(buffer: Any) -> BatchMeta | None:
 
 
 __all__ = [
-    "UNTRACKED_OBJECT_ID", "ArrowParams", "BaseMeta", "BatchMeta", "BboxCoords", "CircleParams", "ClassifierMeta",
+    "UNTRACKED_OBJECT_ID", "ArrowParams", "EventMsgMeta", "EventType", "FaceObject", "ObjectType", "PersonObject",
+    "VehicleObject", "attach_event_msg", "event_msgs", "BaseMeta", "BatchMeta", "BboxCoords", "CircleParams", "ClassifierMeta",
     "ColorParams", "CompBboxInfo", "Detections", "DisplayMeta", "FontParams", "FrameMeta", "LabelInfo", "LineParams",
     "MaskParams", "MetaType", "ObjectMeta", "RectParams", "TextParams", "UserMeta", "get_batch_meta", "make_object",
     "new_frame_meta",
