@@ -221,3 +221,22 @@ def test_test4_style_event_message_converts_to_deepstream_json():
     assert msg["object"]["id"] == "42" and msg["object"]["vehicle"]["make"] == "Bugatti"
     assert msg["object"]["bbox"] == {"topleftx": 0, "toplefty": 20, "bottomrightx": 30, "bottomrighty": 60}
     assert msg["@timestamp"] == native.ts and msg["event"]["type"] == "moving"
+
+
+def test_tensor_meta_layers_and_their_memory_through_ctypes():
+    import ctypes
+
+    from vistream.infer.types import InferTensorMeta, LayerInfo, NetworkInfo
+
+    scores = np.arange(12, dtype=np.float32).reshape(3, 4)
+    native = InferTensorMeta(1, [LayerInfo("boxes", np.zeros((3, 4), np.float32)), LayerInfo("scores", scores)],
+                             NetworkInfo(320, 240, 3))
+    um = pyds.NvDsUserMeta.cast(UserMeta(native))
+    meta = pyds.NvDsInferTensorMeta.cast(um.user_meta_data)
+    assert meta.num_output_layers == 2
+    layer = pyds.get_nvds_LayerInfo(meta, 1)
+    assert layer.layerName == "scores" and layer.dims == (3, 4)
+    ptr = ctypes.cast(pyds.get_ptr(layer.buffer), ctypes.POINTER(ctypes.c_float))
+    assert [ptr[i] for i in (0, 5, 11)] == [0.0, 5.0, 11.0]
+    with pytest.raises(IndexError, match="layer 2 out of range"):
+        pyds.get_nvds_LayerInfo(meta, 2)

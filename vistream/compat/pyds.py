@@ -304,6 +304,18 @@ class NvDsAnalyticsObjInfo(_PlainCast):
     _NATIVE_NAME = "AnalyticsObjInfo"
 
 
+class NvDsInferTensorMeta(_PlainCast):
+    """Raw output tensors (``output-tensor-meta=1``): ``num_output_layers``, ``get_nvds_LayerInfo(meta, i)``."""
+
+    _NATIVE_NAME = "InferTensorMeta"
+
+
+class NvDsInferSegmentationMeta(_PlainCast):
+    """Semantic segmentation output: ``classes``, ``width``, ``height``; ``get_segmentation_masks(meta)``."""
+
+    _NATIVE_NAME = "SegmentationMeta"
+
+
 class _PastFrameList(_PlainCast):
     @staticmethod
     def list(data: Any) -> Any:
@@ -560,7 +572,29 @@ def get_string(value: Any) -> str:
 
 
 def get_ptr(obj: Any) -> Any:
+    """The address of a tensor's data (``layer.buffer``), for ``ctypes.cast(pyds.get_ptr(buf), POINTER(c_float))``.
+
+    The array stays owned by the metadata, so the address is valid while the metadata is; other objects are
+    returned as they are.
+    """
+    if isinstance(obj, np.ndarray):
+        if not obj.flags.c_contiguous:
+            raise ValueError("pyds.get_ptr: the array is not contiguous; use the NumPy array itself")
+        return obj.ctypes.data
     return obj
+
+
+def get_nvds_LayerInfo(tensor_meta: Any, index: int) -> Any:  # noqa: N802 - pyds name
+    """Output layer ``index`` of a tensor meta: ``layerName``, ``dims``, ``buffer`` (a NumPy array)."""
+    layers = _unview(tensor_meta).output_layers_info
+    if not 0 <= index < len(layers):
+        raise IndexError(f"pyds.get_nvds_LayerInfo: layer {index} out of range ({len(layers)} layers)")
+    return layers[index]
+
+
+def get_segmentation_masks(segmentation_meta: Any) -> np.ndarray:
+    """The ``height x width`` class map (class index per pixel, -1 below the threshold)."""
+    return _unview(segmentation_meta).class_map
 
 
 def user_copyfunc(user_meta: Any, func: Any) -> None:
