@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -50,8 +49,6 @@ def main() -> int:
         samples.append((time.monotonic() - t0, rss_mb(), frames))
         print(f"{samples[-1][0]:7.0f} s  RSS {samples[-1][1]:7.1f} MB  frames {frames}", flush=True)
     p.send_event(Event.eos())
-    done = threading.Event()
-    threading.Thread(target=lambda: (time.sleep(30), done.set()), daemon=True).start()
     p.set_state(State.NULL)
     base = next((r for t, r, _ in samples if t >= 60), samples[0][1])
     peak = max(r for _, r, _ in samples)
