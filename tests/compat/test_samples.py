@@ -220,3 +220,18 @@ def test_deepstream_test5_tracked_objects_to_the_broker(short_clips, tmp_path, m
         assert received == printed
         sent[style] = sorted((_stable(p) for p in _MemoryAdapter.sent), key=json.dumps)
     assert sent["deepstream_test_5.py"] == sent["deepstream_test_5_native.py"]
+
+
+def test_segmentation_masks(short_clips, tmp_path, capsys):
+    compat = _run("deepstream-segmentation/deepstream_segmentation.py", [short_clips[1], tmp_path / "c"], capsys)
+    native = _run("deepstream-segmentation/deepstream_segmentation_native.py", [short_clips[1], tmp_path / "n"], capsys)
+    lines = [ln for ln in compat if ln.startswith("Frame")]
+    assert lines == [ln for ln in native if ln.startswith("Frame")] and len(lines) == N
+    for n, line in enumerate(lines):
+        m = re.match(r"Frame Number=(\d+) mask 257x257 ((?:\w+=\d+\.\d%(?: |$))+)", line)
+        assert m is not None and int(m.group(1)) == n, line
+        shares = {k: float(v.rstrip("%")) for k, v in (kv.split("=") for kv in m.group(2).split())}
+        assert abs(sum(shares.values()) - 100.0) < 0.5 and shares["person"] > 20.0  # a crowded walkway
+        mask = cv2.imread(str(tmp_path / "c" / f"{n}.png"))
+        assert mask.shape == (257, 257, 3)
+        assert (tmp_path / "c" / f"{n}.png").read_bytes() == (tmp_path / "n" / f"{n}.png").read_bytes()
