@@ -229,3 +229,19 @@ def test_appsink_pull_sample_and_eos_into_one_muxer_pad():
     assert sorted(f for s, f in frames if s == 1) == list(range(5))
     # source 0 stopped at its EOS, long before its 400 buffers (a batch or two may be in flight)
     assert 15 <= max(f for s, f in frames if s == 0) < 30
+
+
+def test_an_exception_in_a_callback_is_printed_and_the_loop_goes_on(capsys):
+    loop = GLib.MainLoop()
+    calls = []
+
+    def broken():
+        calls.append("broken")
+        raise RuntimeError("boom")
+
+    GLib.timeout_add(1, broken)
+    GLib.timeout_add(30, loop.quit)
+    loop.run()
+    assert calls == ["broken"]  # printed once, then removed
+    err = capsys.readouterr().err
+    assert "RuntimeError: boom" in err and "broken" in err

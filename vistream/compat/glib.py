@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import sys
 import threading
 import time
+import traceback
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -103,14 +105,14 @@ class MainContext:
             if self._take_removed(sid):
                 continue
             ran = True
-            if cb(*args) and repeat:
+            if _call(cb, args) and repeat:
                 with self._cond:
                     self._pending.append((sid, cb, args, repeat))
         for _, sid, interval, cb, args in timers:
             if self._take_removed(sid):
                 continue
             ran = True
-            if cb(*args):
+            if _call(cb, args):
                 with self._cond:
                     heapq.heappush(self._timers, (time.monotonic() + interval, sid, interval, cb, args))
         return ran
@@ -123,6 +125,16 @@ class MainContext:
             if sid in self._removed:
                 self._removed.discard(sid)
                 return True
+        return False
+
+
+def _call(callback: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    """Run a callback; as in PyGObject an exception is printed, the loop goes on and the source is removed."""
+    try:
+        return callback(*args)
+    except Exception:
+        print(f"Traceback in a GLib callback ({getattr(callback, '__qualname__', callback)}):", file=sys.stderr)
+        traceback.print_exc()
         return False
 
 
