@@ -245,3 +245,54 @@ def test_an_exception_in_a_callback_is_printed_and_the_loop_goes_on(capsys):
     assert calls == ["broken"]  # printed once, then removed
     err = capsys.readouterr().err
     assert "RuntimeError: boom" in err and "broken" in err
+
+
+def test_sources_added_while_playing(traffic_clip, people_clip):
+    """The runtime source addition style: a uridecodebin added from the main loop to a playing pipeline, linked
+    to a new muxer pad in its pad-added callback."""
+    pipeline = Gst.Pipeline()
+    mux = Gst.ElementFactory.make("nvstreammux", "mux")
+    mux.set_property("batch-size", 2)
+    mux.set_property("width", 320)
+    mux.set_property("height", 180)
+    mux.set_property("batched-push-timeout", 40000)
+    pipeline.add(mux)
+    added = threading.Event()
+    links = []
+
+    def cb_newpad(decodebin, pad, index):
+        links.append(pad.link(mux.request_pad_simple(f"sink_{index}")))
+
+    def add_source(index, clip):
+        src = Gst.ElementFactory.make("uridecodebin", f"source-{index}")
+        src.set_property("uri", clip.resolve().as_uri())
+        src.connect("pad-added", cb_newpad, index)
+        pipeline.add(src)
+        assert src.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.SUCCESS
+        added.set()
+        return False
+
+    add_source(0, traffic_clip)
+    added.clear()
+    sink = Gst.ElementFactory.make("fakesink", "sink")
+    pipeline.add(sink)
+    mux.link(sink)
+    frames = []
+
+    def probe(pad, info, u_data):
+        batch_meta = pyds.gst_buffer_get_nvds_batch_meta(hash(info.get_buffer()))
+        l_frame = batch_meta.frame_meta_list
+        while l_frame is not None:
+            fm = pyds.NvDsFrameMeta.cast(l_frame.data)
+            frames.append((fm.pad_index, fm.frame_num))
+            if (fm.pad_index, fm.frame_num) == (0, 5):
+                GLib.idle_add(add_source, 1, people_clip)
+                assert added.wait(10)  # hold source 0 until the main loop has added source 1
+            l_frame = l_frame.next
+        return Gst.PadProbeReturn.OK
+
+    sink.get_static_pad("sink").add_probe(Gst.PadProbeType.BUFFER, probe, 0)
+    _run(pipeline, [])
+    assert links == [Gst.PadLinkReturn.OK] * 2
+    assert sorted(f for s, f in frames if s == 0) == list(range(48))
+    assert sorted(f for s, f in frames if s == 1) == list(range(48))
