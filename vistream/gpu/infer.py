@@ -57,6 +57,7 @@ class GpuInferEngine(InferEngine):
                                   keep_aspect=bool(c.maintain_aspect_ratio), symmetric=bool(c.symmetric_padding),
                                   pad_value=float(c.pad_value), interpolation=int(c.scaling_filter), nhwc=self.nhwc)
         self.on_gpu = isinstance(self.backend, TorchCudaBackend) and self.backend.device.type == "cuda"
+        self._pinned: dict[str, torch.Tensor] = {}
 
     def process(self, frames, batch_meta: BatchMeta) -> int:
         if not (self.on_gpu and self.is_primary and is_gpu_array(frames)):
@@ -73,18 +74,31 @@ class GpuInferEngine(InferEngine):
                 raise IndexError(f"frame_meta.batch_id={max(idx)} but the GPU batch has {frames.shape[0]} frames")
             sel = frames if idx == list(range(frames.shape[0])) else frames[idx]
             outputs, transforms = self.infer_gpu(sel)
-            for fm, res in zip(chunk, self._postprocess_all(outputs, transforms), strict=True):
-                self._attach_frame(fm, res)
-                self._write_raw(res, f"source-{fm.source_id}_frame-{fm.frame_num}")
+            self.attach_outputs(chunk, outputs, transforms)
             n += len(chunk)
         return n
+
+    def attach_outputs(self, frame_metas, outputs: dict[str, np.ndarray], transforms: list[Transform]) -> None:
+        """Decode the outputs of :meth:`infer_gpu` (row ``i`` for ``frame_metas[i]``) into metadata, on the host;
+        lets a pipeline run the GPU part of batch k+1 while this thread decodes batch k."""
+        for fm, res in zip(frame_metas, self._postprocess_all(outputs, transforms), strict=True):
+            self._attach_frame(fm, res)
+            self._write_raw(res, f"source-{fm.source_id}_frame-{fm.frame_num}")
 
     def infer_gpu(self, frames: torch.Tensor) -> tuple[dict[str, np.ndarray], list[Transform]]:
         """Pre-process and run a ``(B, H, W, 3)`` uint8 RGB CUDA batch; outputs come back as NumPy arrays."""
         b, h, w, _ = frames.shape
         x = preprocess(frames, self.net_input, dtype=self.backend.dtype)
         out = self.backend.infer_tensor(x)
-        host = {k: v.float().cpu().numpy() for k, v in out.items() if k in self.output_names}
+        for k in self.output_names:  # FP32 on the GPU, then one copy each into reused pinned host memory
+            v = out[k].float()
+            buf = self._pinned.get(k)
+            if buf is None or buf.shape != v.shape:
+                buf = self._pinned[k] = torch.empty(v.shape, dtype=torch.float32, pin_memory=True)
+            buf.copy_(v, non_blocking=True)
+        torch.cuda.current_stream(frames.device).synchronize()
+        # copies: the pinned buffers are reused by the next call while results may still be in use
+        host = {k: self._pinned[k].numpy().copy() for k in self.output_names}
         nw, nh, px, py = letterbox_size(w, h, self.net_input)
         tf = Transform(nw / w, nh / h, px, py, 0.0, 0.0, float(w), float(h))
         return host, [tf] * b

@@ -138,14 +138,17 @@ def preprocess(frames: torch.Tensor, net: NetInput, dtype: torch.dtype = torch.f
     """
     b, h, w, _ = frames.shape
     nw, nh, px, py = letterbox_size(w, h, net)
-    x = _interp(frames.permute(0, 3, 1, 2).float(), (nh, nw), INTERP_MODES[net.interpolation])
+    # FP16 arithmetic for an FP16 network (half the bytes of the full-resolution intermediate); channels-last
+    # strides are kept so the interpolation reads the HWC frames in place.
+    work = torch.float16 if (dtype == torch.float16 and frames.is_cuda) else torch.float32
+    x = _interp(frames.permute(0, 3, 1, 2).to(work), (nh, nw), INTERP_MODES[net.interpolation])
     if (nw, nh) != (w, h) and net.interpolation in (1, 2, 4, 5, 6):
         x = x.round_().clamp_(0, 255)  # the CPU path resizes uint8 images: keep the same quantisation
     if net.gray:
         x = (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]).round_()
     elif net.bgr:
         x = x.flip(1)
-    offs = torch.tensor(net.offsets, dtype=torch.float32, device=frames.device).view(1, -1, 1, 1)
+    offs = torch.tensor(net.offsets, dtype=work, device=frames.device).view(1, -1, 1, 1)
     x = (x - offs) * net.scale
     shape = (b, net.channels, net.height, net.width)
     if out is None:
@@ -153,7 +156,7 @@ def preprocess(frames: torch.Tensor, net: NetInput, dtype: torch.dtype = torch.f
         out = torch.empty(out_shape, dtype=dtype, device=frames.device)
     target = out.permute(0, 3, 1, 2) if net.nhwc else out
     if (nw, nh) != (net.width, net.height):
-        target.copy_(((torch.tensor(net.pad_value, device=frames.device) - offs) * net.scale).expand(shape))
+        target.copy_(((torch.tensor(net.pad_value, dtype=work, device=frames.device) - offs) * net.scale).expand(shape))
     target[:, :, py:py + nh, px:px + nw] = x
     return out
 

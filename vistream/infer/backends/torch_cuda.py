@@ -154,16 +154,7 @@ class TorchCudaBackend:
         except NotImplementedError as e:
             raise ConfigError(f"{key}: {p.name} cannot run on backend=torch: onnx2torch: {e}; "
                               "use backend=onnxruntime for this model") from None
-        module = module.eval().to(self.device, self.dtype)
-        if self.device.type == "cuda":
-            # onnx2torch keeps shape-like initializers (Slice starts/ends, Reshape targets) as int64 tensors and
-            # reads them on the host in forward(): on the GPU each read is a device->host sync, and a sync
-            # makes CUDA-graph capture fail. Integer constants stay on the host instead.
-            for mod in module.modules():
-                for name, buf in list(mod._buffers.items()):
-                    if buf is not None and not buf.is_floating_point():
-                        mod._buffers[name] = buf.cpu()
-        return module
+        return module.eval().to(self.device, self.dtype)
 
     def _probe_batch(self, dims) -> int:
         """0 when a batch of 2 gives each image's own outputs, else 1."""
@@ -189,10 +180,16 @@ class TorchCudaBackend:
         return 0
 
     def _run(self, x):
-        out = self.module(x)
-        if not isinstance(out, (tuple, list)):
-            out = (out,)
-        return dict(zip(self.output_names, out, strict=True))
+        return self._runner(self.module)(x)
+
+    def _runner(self, module):
+        def run(x):
+            out = module(x)
+            if not isinstance(out, (tuple, list)):
+                out = (out,)
+            return dict(zip(self.output_names, out, strict=True))
+
+        return run
 
     def _graph(self, x):
         """Replay (capturing on first use) a CUDA graph for this input shape; returns its static outputs."""
@@ -201,15 +198,22 @@ class TorchCudaBackend:
         entry = self._graphs.get(key)
         if entry is None:
             static_in = x.clone()
+            # onnx2torch modules read shape-like constants (Slice starts, Reshape targets) on the host in
+            # forward(): device->host syncs that graph capture forbids. A trace for this input shape turns them
+            # into constants; the graph then holds only kernels.
+            with warnings.catch_warnings(), torch.inference_mode():
+                warnings.simplefilter("ignore")
+                traced = torch.jit.trace(self.module, static_in, check_trace=False)
+            run = self._runner(traced)
             s = torch.cuda.Stream(self.device)
             s.wait_stream(torch.cuda.current_stream(self.device))
             with torch.cuda.stream(s), torch.inference_mode():
-                for _ in range(2):  # warm-up outside the graph (cuDNN algorithm choice, lazy init)
-                    self._run(static_in)
+                for _ in range(3):  # warm-up outside the graph (cuDNN algorithm choice, lazy init, JIT passes)
+                    run(static_in)
             torch.cuda.current_stream(self.device).wait_stream(s)
             graph = torch.cuda.CUDAGraph()
             with torch.cuda.graph(graph), torch.inference_mode():
-                static_out = self._run(static_in)
+                static_out = run(static_in)
             entry = self._graphs[key] = (graph, static_in, static_out)
         graph, static_in, static_out = entry
         static_in.copy_(x)
