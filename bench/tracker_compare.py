@@ -1,6 +1,7 @@
 """vistream's trackers against PyPI peers, in one run, on the same detections.
 
-Accuracy: MOTA and IDF1 (py-motmetrics, IoU >= 0.5) on the MOT15 TUD sequences from their public det.txt.
+Accuracy: MOTA and IDF1 (py-motmetrics, IoU >= 0.5) on the MOT15 TUD sequences, from their public det.txt
+(vistream's ``*_MOT15`` configs) and from vistream's YOLOX-nano detector on the videos (its general configs).
 Speed: per-frame tracker time on a synthetic scene of 50 moving objects per frame (same detections for all).
 
 Peers: supervision ``ByteTrack`` (supervision < 0.27 ships it) and the ``trackers`` package (SORT, ByteTrack,
@@ -112,9 +113,11 @@ def peer_factories() -> tuple[dict[str, Callable[[float], Step]], list[str]]:
     return peers, missing
 
 
-def run_mot(make: Callable[[float], Step], seq_dir: Path, with_frames: bool) -> tuple[dict, float]:
+def run_mot(make: Callable[[float], Step], seq_dir: Path, with_frames: bool,
+            det: np.ndarray | None = None) -> tuple[dict, float]:
+    """Track a sequence from ``det`` (default: its det.txt) and score it against gt.txt."""
     info = read_seqinfo(seq_dir / "seqinfo.ini")
-    det = read_mot_txt(seq_dir / "det.txt")
+    det = read_mot_txt(seq_dir / "det.txt") if det is None else det
     step = make(info.frame_rate)
     frames = iter_video_frames(next(seq_dir.glob("*.mp4"))) if with_frames else itertools.repeat(None)
     rows = []
@@ -127,6 +130,37 @@ def run_mot(make: Callable[[float], Step], seq_dir: Path, with_frames: bool) -> 
             rows.append([fnum, int(i), b[0], b[1], b[2] - b[0], b[3] - b[1], 1.0])
     hyp = np.array(rows, np.float64).reshape(-1, 7)
     return score_mot(read_mot_txt(seq_dir / "gt.txt"), hyp, seq_dir.name), elapsed / info.length
+
+
+def yolox_detections(seq_dir: Path) -> np.ndarray:
+    """Person detections (MOT rows) of vistream's nvinfer with the sample YOLOX-nano config on the video."""
+    from vistream.infer import InferEngine
+    from vistream.meta import BatchMeta, new_frame_meta
+
+    rows = []
+    with InferEngine(ROOT / "samples" / "configs" / "config_infer_primary_yoloX.txt", threads=2) as engine:
+        for k, frame in enumerate(iter_video_frames(next(seq_dir.glob("*.mp4")))):
+            bm = BatchMeta()
+            fm = new_frame_meta(0, k, 0, frame.shape[1], frame.shape[0])
+            bm.frame_meta_list.append(fm)
+            engine.process([frame], bm)
+            for o in fm.obj_meta_list:
+                if o.class_id == 0:
+                    r = o.rect_params
+                    rows.append([k + 1, -1, r.left, r.top, r.width, r.height, o.confidence])
+    return np.array(rows, np.float64).reshape(-1, 7)
+
+
+def print_mot_table(title: str, trackers: dict[str, Callable[[float], Step]], data: Path,
+                    dets: dict[str, np.ndarray] | None = None) -> None:
+    print(f"\n### {title}\n")
+    print("| tracker | sequence | MOTA | IDF1 | IDsw | FP | FN |")
+    print("|---|---|---|---|---|---|---|")
+    for name, make in trackers.items():
+        for seq in SEQS:
+            m, _ = run_mot(make, data / seq, with_frames="re-ID" in name, det=None if dets is None else dets[seq])
+            print(f"| {name} | {seq} | {100 * m['mota']:.1f} | {100 * m['idf1']:.1f} | {int(m['num_switches'])} | "
+                  f"{int(m['num_false_positives'])} | {int(m['num_misses'])} |", flush=True)
 
 
 def synthetic_scene(n_objects: int = 50, n_frames: int = 300, seed: int = 0, with_embeddings: bool = False):
@@ -204,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--speed-frames", type=int, default=300)
     ap.add_argument("--rounds", type=int, default=5, help="speed rounds; the best of them counts")
     ap.add_argument("--no-appearance", action="store_true", help="skip the re-ID tracker (it decodes video)")
+    ap.add_argument("--no-detector", action="store_true", help="skip the table on YOLOX-nano detections")
     args = ap.parse_args(argv)
 
     ours = {k: vistream_factory(v) for k, v in VISTREAM.items()
@@ -212,14 +247,15 @@ def main(argv: list[str] | None = None) -> int:
     for m in missing:
         print(f"PEER MISSING: {m}")
 
-    print("\n### MOTA / IDF1 on MOT15 TUD (public det.txt)\n")
-    print("| tracker | sequence | MOTA | IDF1 | IDsw | FP | FN |")
-    print("|---|---|---|---|---|---|---|")
-    for name, make in {**ours, **peers}.items():
-        for seq in SEQS:
-            m, _ = run_mot(make, Path(args.data) / seq, with_frames="re-ID" in name)
-            print(f"| {name} | {seq} | {100 * m['mota']:.1f} | {100 * m['idf1']:.1f} | {int(m['num_switches'])} | "
-                  f"{int(m['num_false_positives'])} | {int(m['num_misses'])} |")
+    data = Path(args.data)
+    print_mot_table("MOTA / IDF1 on MOT15 TUD (public det.txt)", {**ours, **peers}, data)
+    if not args.no_detector:
+        # the same comparison on the detections of vistream's own detector (what a pipeline feeds the tracker)
+        dets = {seq: yolox_detections(data / seq) for seq in SEQS}
+        general = {k: vistream_factory(v.replace("_MOT15", "")) for k, v in VISTREAM.items()
+                   if not (args.no_appearance and "re-ID" in k)}
+        print_mot_table("MOTA / IDF1 on MOT15 TUD, YOLOX-nano detections (vistream.infer, person, score >= 0.3)",
+                        {**general, **peers}, data, dets)
 
     scene, scene_embs = synthetic_scene(n_frames=args.speed_frames, with_embeddings=True)
     ours = {k: v for k, v in ours.items() if "re-ID" not in k}

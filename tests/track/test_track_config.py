@@ -26,7 +26,7 @@ def test_values_are_read_into_the_config():
     assert cfg.min_detector_confidence == pytest.approx(0.3)
     assert cfg.target.max_shadow_tracking_age == 60
     assert cfg.target.probation_age == 0
-    assert cfg.associator.tentative_detector_confidence == pytest.approx(0.7)
+    assert cfg.associator.tentative_detector_confidence == pytest.approx(0.6)
     assert cfg.associator.threshold_mahalanobis == pytest.approx(9.4877)
     assert cfg.state.noise_weight_var_4_loc == pytest.approx(0.05)
     assert cfg.reid.infer_dims == (256, 128, 3)
