@@ -64,7 +64,7 @@ def main(args):
              "nvvideoconvert", "nvdsosd", "fakesink"]
     elements = [Gst.ElementFactory.make(name, name) for name in names]
     if not all(elements):
-        sys.stderr.write(" Unable to create an element \n")
+        sys.stderr.write("could not make every element\n")
         return 1
     source, _, _, decoder, streammux, pgie, dsexample, _, nvosd, _ = elements
     source.set_property("location", args[1])

@@ -30,8 +30,7 @@ saved_count = {"total": 0}
 
 def tiler_sink_pad_buffer_probe(pad, info, u_data):
     gst_buffer = info.get_buffer()
-    if not gst_buffer:
-        print("Unable to get GstBuffer ")
+    if gst_buffer is None:
         return Gst.PadProbeReturn.OK
     batch_meta = pyds.gst_buffer_get_nvds_batch_meta(hash(gst_buffer))
     l_frame = batch_meta.frame_meta_list

@@ -20,8 +20,7 @@ MUXER_BATCH_TIMEOUT_USEC = 33000
 
 def osd_sink_pad_buffer_probe(pad, info, u_data):
     gst_buffer = info.get_buffer()
-    if not gst_buffer:
-        print("Unable to get GstBuffer ")
+    if gst_buffer is None:
         return Gst.PadProbeReturn.OK
     batch_meta = pyds.gst_buffer_get_nvds_batch_meta(hash(gst_buffer))
     l_frame = batch_meta.frame_meta_list
@@ -75,7 +74,6 @@ def main(args):
         return 1
     Gst.init(None)
 
-    print("Creating Pipeline ")
     pipeline = Gst.Pipeline()
     source = Gst.ElementFactory.make("filesrc", "file-source")
     demux = Gst.ElementFactory.make("qtdemux", "demux") if args[1].endswith((".mp4", ".mov")) else None
@@ -88,10 +86,10 @@ def main(args):
     sink = Gst.ElementFactory.make("nveglglessink", "nvvideo-renderer")
     for element in (source, h264parser, decoder, streammux, pgie, nvvidconv, nvosd, sink):
         if not element:
-            sys.stderr.write(" Unable to create an element \n")
+            sys.stderr.write("could not make every element\n")
             return 1
 
-    print("Playing file %s " % args[1])
+    print("Reading %s" % args[1])
     source.set_property("location", args[1])
     streammux.set_property("width", 1280)
     streammux.set_property("height", 720)
@@ -99,12 +97,10 @@ def main(args):
     streammux.set_property("batched-push-timeout", MUXER_BATCH_TIMEOUT_USEC)
     pgie.set_property("config-file-path", str(CONFIGS / "config_infer_primary_yoloX.txt"))
 
-    print("Adding elements to Pipeline ")
     for element in (source, demux, h264parser, decoder, streammux, pgie, nvvidconv, nvosd, sink):
         if element is not None:
             pipeline.add(element)
 
-    print("Linking elements in the Pipeline ")
     if demux is not None:
         source.link(demux)
         demux.link(h264parser)
@@ -113,7 +109,7 @@ def main(args):
     h264parser.link(decoder)
     sinkpad = streammux.request_pad_simple("sink_0")
     if not sinkpad:
-        sys.stderr.write(" Unable to get the sink pad of streammux \n")
+        sys.stderr.write("the muxer gave no sink_0 pad\n")
         return 1
     srcpad = decoder.get_static_pad("src")
     srcpad.link(sinkpad)
@@ -130,7 +126,6 @@ def main(args):
     osdsinkpad = nvosd.get_static_pad("sink")
     osdsinkpad.add_probe(Gst.PadProbeType.BUFFER, osd_sink_pad_buffer_probe, 0)
 
-    print("Starting pipeline ")
     pipeline.set_state(Gst.State.PLAYING)
     try:
         loop.run()

@@ -22,8 +22,7 @@ past_tracking_meta = [1]
 
 def osd_sink_pad_buffer_probe(pad, info, u_data):
     gst_buffer = info.get_buffer()
-    if not gst_buffer:
-        print("Unable to get GstBuffer ")
+    if gst_buffer is None:
         return Gst.PadProbeReturn.OK
     batch_meta = pyds.gst_buffer_get_nvds_batch_meta(hash(gst_buffer))
     l_frame = batch_meta.frame_meta_list
@@ -119,7 +118,7 @@ def main(args):
     sink = Gst.ElementFactory.make("nveglglessink", "nvvideo-renderer")
     elements = [source, demux, h264parser, decoder, streammux, pgie, tracker, sgie1, sgie2, nvvidconv, nvosd, sink]
     if any(e is None for e in elements if e is not demux):
-        sys.stderr.write(" Unable to create an element \n")
+        sys.stderr.write("could not make every element\n")
         return 1
 
     source.set_property("location", args[1])

@@ -25,8 +25,7 @@ TILED_OUTPUT_HEIGHT = 720
 
 def pgie_src_pad_buffer_probe(pad, info, u_data):
     gst_buffer = info.get_buffer()
-    if not gst_buffer:
-        print("Unable to get GstBuffer ")
+    if gst_buffer is None:
         return Gst.PadProbeReturn.OK
     batch_meta = pyds.gst_buffer_get_nvds_batch_meta(hash(gst_buffer))
     l_frame = batch_meta.frame_meta_list
@@ -45,40 +44,30 @@ def pgie_src_pad_buffer_probe(pad, info, u_data):
     return Gst.PadProbeReturn.OK
 
 
-def cb_newpad(decodebin, decoder_src_pad, data):
-    caps = decoder_src_pad.get_current_caps()
-    if not caps:
-        caps = decoder_src_pad.query_caps()
-    gststruct = caps.get_structure(0)
-    gstname = gststruct.get_name()
-    source_bin = data
-    features = caps.get_features(0)
-    if gstname.find("video") != -1:
-        if features.contains("memory:NVMM"):
-            bin_ghost_pad = source_bin.get_static_pad("src")
-            if not bin_ghost_pad.set_target(decoder_src_pad):
-                sys.stderr.write("Failed to link decoder src pad to source bin ghost pad\n")
-        else:
-            sys.stderr.write(" Error: Decodebin did not pick nvidia decoder plugin.\n")
+def on_decoder_pad(decodebin, pad, source_bin):
+    """Point the source bin's ghost pad at the decoder's video pad once the decoder has made it."""
+    caps = pad.get_current_caps() or pad.query_caps()
+    if not caps.get_structure(0).get_name().startswith("video/"):
+        return  # audio and other streams stay unlinked
+    if not caps.get_features(0).contains("memory:NVMM"):
+        sys.stderr.write("%s: decoded video is not in device memory\n" % decodebin.get_name())
+        return
+    if not source_bin.get_static_pad("src").set_target(pad):
+        sys.stderr.write("%s: cannot target the ghost pad at %s\n" % (source_bin.get_name(), pad.get_name()))
 
 
-def create_source_bin(index, uri):
-    bin_name = "source-bin-%02d" % index
-    nbin = Gst.Bin.new(bin_name)
-    if not nbin:
-        sys.stderr.write(" Unable to create source bin \n")
-    uri_decode_bin = Gst.ElementFactory.make("uridecodebin", "uri-decode-bin")
-    if not uri_decode_bin:
-        sys.stderr.write(" Unable to create uri decode bin \n")
+def make_source_bin(index, uri):
+    """A bin holding one uridecodebin, with a ghost src pad targeted when the decoder adds its pad."""
+    source_bin = Gst.Bin.new("source-bin-%02d" % index)
+    decoder = Gst.ElementFactory.make("uridecodebin", "uri-decode-bin")
+    if source_bin is None or decoder is None:
         return None
-    uri_decode_bin.set_property("uri", uri)
-    uri_decode_bin.connect("pad-added", cb_newpad, nbin)
-    Gst.Bin.add(nbin, uri_decode_bin)
-    bin_pad = nbin.add_pad(Gst.GhostPad.new_no_target("src", Gst.PadDirection.SRC))
-    if not bin_pad:
-        sys.stderr.write(" Failed to add ghost pad in source bin \n")
+    decoder.set_property("uri", uri)
+    decoder.connect("pad-added", on_decoder_pad, source_bin)
+    Gst.Bin.add(source_bin, decoder)
+    if not source_bin.add_pad(Gst.GhostPad.new_no_target("src", Gst.PadDirection.SRC)):
         return None
-    return nbin
+    return source_bin
 
 
 def bus_call(bus, message, loop):
@@ -107,18 +96,13 @@ def main(args):
     streammux = Gst.ElementFactory.make("nvstreammux", "Stream-muxer")
     pipeline.add(streammux)
     for i, uri in enumerate(uris):
-        print("Creating source_bin ", i, " \n ")
-        source_bin = create_source_bin(i, uri)
-        if not source_bin:
-            sys.stderr.write("Unable to create source bin \n")
+        source_bin = make_source_bin(i, uri)
+        sinkpad = streammux.request_pad_simple("sink_%u" % i)
+        if source_bin is None or sinkpad is None:
+            sys.stderr.write("source %d (%s): could not make its bin or muxer pad\n" % (i, uri))
             return 1
         pipeline.add(source_bin)
-        sinkpad = streammux.request_pad_simple("sink_%u" % i)
-        if not sinkpad:
-            sys.stderr.write("Unable to create sink pad bin \n")
-            return 1
-        srcpad = source_bin.get_static_pad("src")
-        srcpad.link(sinkpad)
+        source_bin.get_static_pad("src").link(sinkpad)
 
     queue1 = Gst.ElementFactory.make("queue", "queue1")
     pgie = Gst.ElementFactory.make("nvinfer", "primary-inference")
@@ -131,11 +115,8 @@ def main(args):
     streammux.set_property("batch-size", number_sources)
     streammux.set_property("batched-push-timeout", MUXER_BATCH_TIMEOUT_USEC)
     pgie.set_property("config-file-path", str(CONFIGS / "config_infer_primary_yoloX.txt"))
-    pgie_batch_size = pgie.get_property("batch-size")
-    if pgie_batch_size != number_sources:
-        print("WARNING: Overriding infer-config batch-size", pgie_batch_size, " with number of sources ",
-              number_sources, " \n")
-        pgie.set_property("batch-size", number_sources)
+    if pgie.get_property("batch-size") != number_sources:
+        pgie.set_property("batch-size", number_sources)  # one inference per batch of all sources
     tiler_rows = int(math.sqrt(number_sources))
     tiler_columns = int(math.ceil((1.0 * number_sources) / tiler_rows))
     tiler.set_property("rows", tiler_rows)

@@ -24,58 +24,52 @@ PGIE_CLASS_ID_VEHICLE = 2  # COCO "car"
 frame_interval = [30]
 
 
-def generate_vehicle_meta(data):
-    obj = pyds.NvDsVehicleObject.cast(data)
-    obj.type = "sedan"
-    obj.color = "blue"
-    obj.make = "Bugatti"
-    obj.model = "M"
-    obj.license = "XX1234"
-    obj.region = "CA"
-    return obj
+def fill_vehicle(data, label):
+    vehicle = pyds.NvDsVehicleObject.cast(data)
+    vehicle.type = label  # what the detector saw; make, model and plate need other models
+    vehicle.color = "unknown"
+    vehicle.make = "unknown"
+    vehicle.model = "unknown"
+    vehicle.license = ""
+    vehicle.region = ""
+    return vehicle
 
 
-def generate_person_meta(data):
-    obj = pyds.NvDsPersonObject.cast(data)
-    obj.age = 45
-    obj.cap = "none"
-    obj.hair = "black"
-    obj.gender = "male"
-    obj.apparel = "formal"
-    return obj
+def fill_person(data):
+    person = pyds.NvDsPersonObject.cast(data)
+    person.age = 0
+    person.gender = "unknown"
+    person.hair = "unknown"
+    person.cap = "unknown"
+    person.apparel = "unknown"
+    return person
 
 
-def generate_event_msg_meta(data, class_id):
-    meta = pyds.NvDsEventMsgMeta.cast(data)
-    meta.sensorId = 0
-    meta.placeId = 0
-    meta.moduleId = 0
-    meta.sensorStr = "sensor-0"
-    meta.ts = pyds.alloc_buffer(MAX_TIME_STAMP_LEN + 1)
-    pyds.generate_ts_rfc3339(meta.ts, MAX_TIME_STAMP_LEN)
-    if class_id == PGIE_CLASS_ID_VEHICLE:
-        meta.type = pyds.NvDsEventType.NVDS_EVENT_MOVING
-        meta.objType = pyds.NvDsObjectType.NVDS_OBJECT_TYPE_VEHICLE
-        meta.objClassId = PGIE_CLASS_ID_VEHICLE
-        obj = pyds.alloc_nvds_vehicle_object()
-        obj = generate_vehicle_meta(obj)
-        meta.extMsg = obj
-        meta.extMsgSize = sys.getsizeof(pyds.NvDsVehicleObject)
-    if class_id == PGIE_CLASS_ID_PERSON:
-        meta.type = pyds.NvDsEventType.NVDS_EVENT_ENTRY
-        meta.objType = pyds.NvDsObjectType.NVDS_OBJECT_TYPE_PERSON
-        meta.objClassId = PGIE_CLASS_ID_PERSON
-        obj = pyds.alloc_nvds_person_object()
-        obj = generate_person_meta(obj)
-        meta.extMsg = obj
-        meta.extMsgSize = sys.getsizeof(pyds.NvDsPersonObject)
-    return meta
+def make_event(data, obj_meta):
+    event = pyds.NvDsEventMsgMeta.cast(data)
+    event.sensorId = 0  # [sensor0], [place0] and [analytics0] of the msgconv config
+    event.placeId = 0
+    event.moduleId = 0
+    event.sensorStr = "sensor-0"
+    event.ts = pyds.alloc_buffer(MAX_TIME_STAMP_LEN + 1)
+    pyds.generate_ts_rfc3339(event.ts, MAX_TIME_STAMP_LEN)
+    event.objClassId = obj_meta.class_id
+    if obj_meta.class_id == PGIE_CLASS_ID_VEHICLE:
+        event.type = pyds.NvDsEventType.NVDS_EVENT_MOVING
+        event.objType = pyds.NvDsObjectType.NVDS_OBJECT_TYPE_VEHICLE
+        event.extMsg = fill_vehicle(pyds.alloc_nvds_vehicle_object(), obj_meta.obj_label)
+        event.extMsgSize = sys.getsizeof(pyds.NvDsVehicleObject)
+    else:
+        event.type = pyds.NvDsEventType.NVDS_EVENT_ENTRY
+        event.objType = pyds.NvDsObjectType.NVDS_OBJECT_TYPE_PERSON
+        event.extMsg = fill_person(pyds.alloc_nvds_person_object())
+        event.extMsgSize = sys.getsizeof(pyds.NvDsPersonObject)
+    return event
 
 
 def osd_sink_pad_buffer_probe(pad, info, u_data):
     gst_buffer = info.get_buffer()
-    if not gst_buffer:
-        print("Unable to get GstBuffer ")
+    if gst_buffer is None:
         return Gst.PadProbeReturn.OK
     batch_meta = pyds.gst_buffer_get_nvds_batch_meta(hash(gst_buffer))
     l_frame = batch_meta.frame_meta_list
@@ -90,7 +84,7 @@ def osd_sink_pad_buffer_probe(pad, info, u_data):
             if frame_number % frame_interval[0] == 0 and is_first_object.get(obj_meta.class_id):
                 is_first_object[obj_meta.class_id] = False
                 user_event_meta = pyds.nvds_acquire_user_meta_from_pool(batch_meta)
-                if user_event_meta:
+                if user_event_meta is not None:
                     msg_meta = pyds.alloc_nvds_event_msg_meta(user_event_meta)
                     msg_meta.bbox.top = obj_meta.rect_params.top
                     msg_meta.bbox.left = obj_meta.rect_params.left
@@ -99,15 +93,13 @@ def osd_sink_pad_buffer_probe(pad, info, u_data):
                     msg_meta.frameId = frame_number
                     msg_meta.trackingId = obj_meta.object_id
                     msg_meta.confidence = obj_meta.confidence
-                    msg_meta = generate_event_msg_meta(msg_meta, obj_meta.class_id)
+                    msg_meta = make_event(msg_meta, obj_meta)
                     user_event_meta.user_meta_data = msg_meta
                     user_event_meta.base_meta.meta_type = pyds.NvDsMetaType.NVDS_EVENT_MSG_META
                     pyds.nvds_add_user_meta_to_frame(frame_meta, user_event_meta)
                     print("Frame Number={} event for {} at ({:.0f},{:.0f},{:.0f},{:.0f})".format(
                         frame_number, obj_meta.obj_label, obj_meta.rect_params.left, obj_meta.rect_params.top,
                         obj_meta.rect_params.width, obj_meta.rect_params.height))
-                else:
-                    print("Error in attaching event meta to buffer\n")
             l_obj = l_obj.next
         l_frame = l_frame.next
     return Gst.PadProbeReturn.OK
@@ -162,7 +154,7 @@ def main(args):
     elements = [source, demux, h264parser, decoder, streammux, pgie, nvvidconv, nvosd, tee, queue1, queue2, msgconv,
                 msgbroker, sink]
     if any(e is None for e in elements if e is not demux):
-        sys.stderr.write(" Unable to create an element \n")
+        sys.stderr.write("could not make every element\n")
         return 1
 
     source.set_property("location", opts.input)

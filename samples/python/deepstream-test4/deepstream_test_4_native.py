@@ -33,10 +33,10 @@ def event_for(obj, frame_num: int) -> EventMsgMeta:
     ev.bbox.top, ev.bbox.left, ev.bbox.width, ev.bbox.height = r.top, r.left, r.width, r.height
     if obj.class_id == PGIE_CLASS_ID_VEHICLE:
         ev.type, ev.objType = EventType.MOVING, ObjectType.VEHICLE
-        ev.extMsg = VehicleObject(type="sedan", color="blue", make="Bugatti", model="M", license="XX1234", region="CA")
+        ev.extMsg = VehicleObject(type=obj.obj_label, color="unknown", make="unknown", model="unknown")
     else:
         ev.type, ev.objType = EventType.ENTRY, ObjectType.PERSON
-        ev.extMsg = PersonObject(age=45, cap="none", hair="black", gender="male", apparel="formal")
+        ev.extMsg = PersonObject(gender="unknown", hair="unknown", cap="unknown", apparel="unknown")
     return ev
 
 
