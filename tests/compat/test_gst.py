@@ -132,7 +132,7 @@ def test_source_bins_with_ghost_pads_and_pad_added(traffic_clip, people_clip):
         dec.set_property("uri", clip.resolve().as_uri())
         dec.connect("pad-added", cb_newpad, nbin)
         Gst.Bin.add(nbin, dec)
-        assert nbin.add_pad(Gst.GhostPad.new_no_target("src", Gst.PadDirection.SRC))
+        assert Gst.Element.add_pad(nbin, Gst.GhostPad.new_no_target("src", Gst.PadDirection.SRC))
         pipeline.add(nbin)
         assert nbin.get_static_pad("src").link(mux.request_pad_simple(f"sink_{i}")) == Gst.PadLinkReturn.OK
     sink = Gst.ElementFactory.make("fakesink", "sink")

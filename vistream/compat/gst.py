@@ -551,6 +551,8 @@ class Element(_Wrapper):
         return self._native.push_event(event)
 
     def add_pad(self, pad: Pad) -> bool:
+        if isinstance(self, Bin):  # Gst.Element.add_pad(bin, ghost_pad), as some samples spell it
+            return Bin.add_pad(self, pad)
         raise TypeError(f"{self.get_name()}: only a Gst.Bin takes ghost pads in vistream.compat")
 
 
