@@ -57,6 +57,9 @@ def test_lists_walk_with_data_and_next_over_the_native_objects():
     labels = [pyds.NvDsObjectMeta.cast(o).obj_label for o in _walk(frame_meta.obj_meta_list)]
     assert labels == ["c0", "c1", "c2"]
     assert frame_meta.display_meta_list is None and frame_meta.frame_user_meta_list is None  # empty GList
+    assert pyds.nvds_get_nth_frame_meta(batch_meta.frame_meta_list, 1) == frames[1]
+    with pytest.raises(IndexError, match="no frame 2"):
+        pyds.nvds_get_nth_frame_meta(batch_meta.frame_meta_list, 2)
 
 
 def test_edits_through_casts_land_in_the_native_metadata():

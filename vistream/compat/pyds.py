@@ -621,6 +621,35 @@ def user_gst_meta_release_func(*_args: Any) -> None:
     """Accepted (see :func:`user_releasefunc`)."""
 
 
+def nvds_acquire_meta_lock(batch_meta: Any) -> None:
+    """Accepted: metadata edits are made in the streaming thread that owns the buffer."""
+
+
+def nvds_release_meta_lock(batch_meta: Any) -> None:
+    """Accepted (see :func:`nvds_acquire_meta_lock`)."""
+
+
+def nvds_get_nth_frame_meta(frame_meta_list: Any, index: int) -> NvDsFrameMeta:
+    """Frame ``index`` of a ``frame_meta_list`` GList (or of a batch meta)."""
+    node = frame_meta_list.frame_meta_list if isinstance(frame_meta_list, NvDsBatchMeta) else frame_meta_list
+    for _ in range(index):
+        node = None if node is None else node.next
+    if node is None:
+        raise IndexError(f"pyds.nvds_get_nth_frame_meta: no frame {index} in the list")
+    return NvDsFrameMeta.cast(node.data)
+
+
+def configure_source_for_ntp_sync(pipeline_hash: Any) -> None:
+    """Accepted: ``nvstreammux attach-sys-ts=1`` (the default) stamps frames with the system's NTP time."""
+
+
+def free_buffer(buffer: Any) -> None:
+    """Accepted: Python frees buffers."""
+
+
+free_gbuffer = free_buffer
+
+
 # --- old pyds spellings -------------------------------------------------------------------------------------------
 glist_get_nvds_frame_meta = NvDsFrameMeta.cast
 glist_get_nvds_object_meta = NvDsObjectMeta.cast
