@@ -709,7 +709,7 @@ class Pipeline(Bin):
             return
         native = _unwrap(el)
         if prefix:
-            native.name = native._props["name"] = f"{prefix}/{native.name}"
+            native.set_property("name", f"{prefix}/{native.name}")  # not in a pipeline yet: renaming is allowed
         self._native.add(native)
 
     def _drop(self, el: Any) -> None:
