@@ -187,3 +187,23 @@ def test_smart_record_through_the_api(tmp_path):
             assert r.status_code == 404 and 'no stream "nope"' in r.json()["detail"]
     finally:
         mgr.stop()
+
+
+@pytest.mark.slow
+def test_set_interval_changes_how_often_nvinfer_runs():
+    # no pacing, no live drops: the detector sets the pace
+    mgr = make_manager(infer_config="samples/configs/config_infer_primary_yoloX.txt", live_source=False,
+                       realtime_files=False, view=False, max_streams=1).start()
+    try:
+        with TestClient(create_app(mgr, token=TOKEN)) as c:
+            assert wait_for(lambda: mgr.infer.frames_inferred >= 10, 20)
+            f0, i0 = _stream(c, 0)["frames"], mgr.infer.frames_inferred
+            assert i0 == pytest.approx(f0, abs=2)  # interval 0: every frame
+            r = c.post("/api/v1/infer/set-interval", headers=AUTH, json={"stream": {"stream_id": "0", "interval": 4}})
+            assert r.status_code == 200 and r.json()["interval"] == 4
+            assert c.get("/api/v1/stats").json()["interval"] == 4
+            assert wait_for(lambda: _stream(c, 0)["frames"] >= f0 + 100, 20)
+            f1, i1 = _stream(c, 0)["frames"], mgr.infer.frames_inferred
+            assert (i1 - i0) == pytest.approx((f1 - f0) / 5, abs=3)  # one frame in five
+    finally:
+        mgr.stop()
