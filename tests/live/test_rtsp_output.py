@@ -79,3 +79,20 @@ def test_taken_port_fails_the_state_change_naming_the_element(traffic_clip):
             p.run(timeout=30)
     assert ei.value.element == "rtspout"
     assert str(port) in str(ei.value)
+
+
+def test_pipeline_manager_serves_its_tiled_view_over_rtsp(traffic_clip):
+    from vistream.live.manager import ManagerOptions, PipelineManager
+
+    ensure_gst_rtsp_server()
+    port = free_port()
+    opts = ManagerOptions(uris=[str(traffic_clip)], max_streams=2, width=640, height=360, view=False,
+                          view_width=960, view_height=540, rtsp_port=port, rtsp_host="127.0.0.1")
+    results: dict = {}
+    with PipelineManager(opts):
+        _read(f"rtsp://127.0.0.1:{port}/ds-test", "tcp", 5, results, "tcp")
+    frames = results["tcp"]
+    assert isinstance(frames, list), frames
+    assert {f.shape for f in frames} == {(540, 960, 3)}
+    # two tiles side by side: the clip on the left, an empty (black) slot on the right
+    assert frames[-1][:, :470].std() > 20 and frames[-1][:, 490:].mean() < 10
