@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
+import numpy as np
 import pytest
 
 from vistream import PropertyError
@@ -296,3 +297,42 @@ def test_sources_added_while_playing(traffic_clip, people_clip):
     assert links == [Gst.PadLinkReturn.OK] * 2
     assert sorted(f for s, f in frames if s == 0) == list(range(48))
     assert sorted(f for s, f in frames if s == 1) == list(range(48))
+
+
+def test_display_meta_from_pyds_is_drawn_by_the_osd():
+    """num_rects / num_labels decide what nvdsosd draws: one filled blue rectangle, no text."""
+    pipeline = Gst.parse_launch(
+        "videotestsrc num-buffers=2 pattern=black ! nvvideoconvert ! video/x-raw,format=RGBA,width=64,height=48 ! "
+        "m.sink_0 nvstreammux name=m batch-size=1 ! nvdsosd name=osd ! fakesink name=sink")
+
+    def add_display_meta(pad, info, u_data):
+        batch_meta = pyds.gst_buffer_get_nvds_batch_meta(hash(info.get_buffer()))
+        frame_meta = pyds.NvDsFrameMeta.cast(batch_meta.frame_meta_list.data)
+        display_meta = pyds.nvds_acquire_display_meta_from_pool(batch_meta)
+        rect = display_meta.rect_params[0]
+        rect.left, rect.top, rect.width, rect.height = 10, 8, 20, 16
+        rect.border_width = 0
+        rect.has_bg_color = 1
+        rect.bg_color.set(0.0, 0.0, 1.0, 1.0)
+        display_meta.num_rects = 1
+        display_meta.text_params[0].display_text = "never drawn: num_labels stays 0"
+        display_meta.text_params[0].set_bg_clr = 1
+        display_meta.text_params[0].text_bg_clr.set(1.0, 1.0, 1.0, 1.0)
+        pyds.nvds_add_display_meta_to_frame(frame_meta, display_meta)
+        return Gst.PadProbeReturn.OK
+
+    frames = []
+
+    def grab(pad, info, u_data):
+        frames.append(pyds.get_nvds_buf_surface(hash(info.get_buffer()), 0).copy())
+        return Gst.PadProbeReturn.OK
+
+    pipeline.get_by_name("osd").get_static_pad("sink").add_probe(Gst.PadProbeType.BUFFER, add_display_meta, 0)
+    pipeline.get_by_name("sink").get_static_pad("sink").add_probe(Gst.PadProbeType.BUFFER, grab, 0)
+    _run(pipeline, [])
+    assert len(frames) == 2
+    frame = frames[0]
+    assert frame[8:24, 10:30, :3].reshape(-1, 3).tolist() == [[0, 0, 255]] * (16 * 20)
+    outside = np.ones(frame.shape[:2], bool)
+    outside[8:24, 10:30] = False
+    assert frame[outside][:, :3].max() < 40  # black, no white text background anywhere
