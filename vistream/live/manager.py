@@ -393,6 +393,31 @@ class PipelineManager:
             return self.stop_recording(sid)
         raise ManagerError(f'unknown command "{cmd}" (expected start-recording or stop-recording)')
 
+    def on_command(self, cmd: Any) -> Any:
+        """Callback for :class:`vistream.msg.consumer.MsgConsumer`: runs ``start-recording``,
+        ``stop-recording``, ``add-source`` and ``remove-source`` commands from a broker. A command that cannot
+        be run becomes a ``command-failed`` event (the consumer keeps going)::
+
+            MsgConsumer("mqtt", "localhost;1883", "ds-commands", callback=manager.on_command)
+        """
+        sensor = cmd.source_id if cmd.source_id is not None else cmd.sensor_id
+        try:
+            if cmd.command in ("start-recording", "stop-recording"):
+                result = self.handle_command({"command": cmd.command, "start": cmd.start, "end": cmd.end,
+                                              "sensor": {"id": sensor}})
+            elif cmd.command == "add-source":
+                result = self.add_source(cmd.uri or "", cmd.source_id, cmd.sensor_id)
+            elif cmd.command == "remove-source":
+                self.remove_source(self._resolve_sensor(sensor))
+                result = None
+            else:
+                raise ManagerError(f'unknown command "{cmd.command}"')
+        except ManagerError as e:
+            self._event("command-failed", None, command=cmd.command, message=str(e))
+            return None
+        self._event("command", None, command=cmd.command, sensor=sensor)
+        return result
+
     def _resolve_sensor(self, sensor: Any) -> int:
         with self._lock:
             for info in self.streams.values():
