@@ -657,6 +657,14 @@ class Bin(Element):
             raise TypeError(f'Gst.Bin "{self._name}" has no property "{name}"')
         self._name = str(value)
 
+    def connect(self, signal: str, callback: Callable[..., Any], *user_data: Any) -> int:
+        raise ValueError(f'Gst.Bin "{self._name}": bins are flattened in vistream.compat and have no signals '
+                         f'("{signal}"); connect to the elements inside it')
+
+    def get_state(self, timeout: int = 0) -> tuple[StateChangeReturn, State, State]:
+        state = self._pipeline._native.state if self._pipeline is not None else State.NULL
+        return StateChangeReturn.SUCCESS, state, State.VOID_PENDING
+
     def get_property(self, name: str) -> Any:
         if name != "name":
             raise TypeError(f'Gst.Bin "{self._name}" has no property "{name}"')
