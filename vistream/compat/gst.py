@@ -706,6 +706,8 @@ class Pipeline(Bin):
     def new(cls, name: str | None = None) -> Pipeline:
         return cls(name)
 
+    connect = Element.connect
+
     def get_name(self) -> str:
         return self._native.name
 
