@@ -336,3 +336,26 @@ def test_display_meta_from_pyds_is_drawn_by_the_osd():
     outside = np.ones(frame.shape[:2], bool)
     outside[8:24, 10:30] = False
     assert frame[outside][:, :3].max() < 40  # black, no white text background anywhere
+
+
+def test_bus_add_watch_and_detailed_message_signals():
+    pipeline = Gst.parse_launch("videotestsrc num-buffers=3 ! fakesink")
+    loop = GLib.MainLoop()
+    watched, eos = [], []
+
+    def watch(bus, message, tag):
+        watched.append(message.type)
+        return False  # removed after the first message, as a GLib watch
+
+    bus = pipeline.get_bus()
+    bus.add_watch(GLib.PRIORITY_DEFAULT, watch, "w")
+    bus.connect("message::eos", lambda bus, message: eos.append(message.src.get_name()) or loop.quit())
+    with pytest.raises(ValueError, match='unknown message type "finished"'):
+        bus.connect("message::finished", print)
+    pipeline.set_state(Gst.State.PLAYING)
+    timer = threading.Timer(20, loop.quit)
+    timer.start()
+    loop.run()
+    timer.cancel()
+    pipeline.set_state(Gst.State.NULL)
+    assert len(watched) == 1 and eos == [pipeline.get_name()]
