@@ -64,6 +64,65 @@ def _free_batch(proto, input_name: str):
     return proto
 
 
+def _freeze_shape_ops(gm) -> int:
+    """Replace onnx2torch ``Slice``/``Reshape`` modules whose index/shape inputs are graph constants by modules
+    holding plain Python ints. The originals read those tensors on the host in every forward(): on the GPU each
+    read is a device->host sync (slow, and forbidden inside CUDA-graph capture). Returns how many were frozen."""
+    import torch
+    from onnx2torch.node_converters.reshape import OnnxReshape
+    from onnx2torch.node_converters.slice import OnnxSlice, _do_slice, _get_slices
+
+    class StaticSlice(torch.nn.Module):
+        def __init__(self, parts):
+            super().__init__()
+            self.parts = parts
+
+        def forward(self, x):
+            return _do_slice(x, *self.parts)
+
+    class StaticReshape(torch.nn.Module):
+        def __init__(self, shape: list[int]):
+            super().__init__()
+            self.shape = shape
+
+        def forward(self, x):
+            return torch.reshape(x, [x.shape[i] if d == 0 else d for i, d in enumerate(self.shape)])
+
+    def const(arg):
+        if arg is None:
+            return None
+        if getattr(arg, "op", None) != "get_attr":
+            raise LookupError
+        obj = gm
+        for part in arg.target.split("."):
+            obj = getattr(obj, part)
+        return obj.detach().cpu()
+
+    n = 0
+    for node in list(gm.graph.nodes):
+        if node.op != "call_module":
+            continue
+        mod = gm.get_submodule(node.target)
+        if not isinstance(mod, (OnnxSlice, OnnxReshape)):
+            continue
+        try:
+            consts = [const(a) for a in node.args[1:]]
+        except LookupError:
+            continue  # computed at run time (dynamic shapes): keep the original module
+        if isinstance(mod, OnnxSlice):
+            new = StaticSlice(_get_slices(*(consts + [None] * (4 - len(consts)))))
+        else:
+            new = StaticReshape([int(v) for v in consts[0].tolist()])
+        parent, _, name = node.target.rpartition(".")
+        setattr(gm.get_submodule(parent) if parent else gm, name, new)
+        node.args = node.args[:1]
+        n += 1
+    if n:
+        gm.graph.eliminate_dead_code()
+        gm.recompile()
+    return n
+
+
 def _dim(d) -> int | None:
     v = getattr(d, "dim_value", 0)
     return int(v) if v and v > 0 else None
@@ -154,6 +213,11 @@ class TorchCudaBackend:
         except NotImplementedError as e:
             raise ConfigError(f"{key}: {p.name} cannot run on backend=torch: onnx2torch: {e}; "
                               "use backend=onnxruntime for this model") from None
+        try:
+            self.frozen_ops = _freeze_shape_ops(module)
+        except Exception as e:  # an onnx2torch version with other internals: run the modules as converted
+            warnings.warn(f"{key}: could not freeze shape operators ({e}); running them as converted", stacklevel=3)
+            self.frozen_ops = 0
         return module.eval().to(self.device, self.dtype)
 
     def _probe_batch(self, dims) -> int:
@@ -180,16 +244,10 @@ class TorchCudaBackend:
         return 0
 
     def _run(self, x):
-        return self._runner(self.module)(x)
-
-    def _runner(self, module):
-        def run(x):
-            out = module(x)
-            if not isinstance(out, (tuple, list)):
-                out = (out,)
-            return dict(zip(self.output_names, out, strict=True))
-
-        return run
+        out = self.module(x)
+        if not isinstance(out, (tuple, list)):
+            out = (out,)
+        return dict(zip(self.output_names, out, strict=True))
 
     def _graph(self, x):
         """Replay (capturing on first use) a CUDA graph for this input shape; returns its static outputs."""
@@ -198,13 +256,7 @@ class TorchCudaBackend:
         entry = self._graphs.get(key)
         if entry is None:
             static_in = x.clone()
-            # onnx2torch modules read shape-like constants (Slice starts, Reshape targets) on the host in
-            # forward(): device->host syncs that graph capture forbids. A trace for this input shape turns them
-            # into constants; the graph then holds only kernels.
-            with warnings.catch_warnings(), torch.inference_mode():
-                warnings.simplefilter("ignore")
-                traced = torch.jit.trace(self.module, static_in, check_trace=False)
-            run = self._runner(traced)
+            run = self._run
             s = torch.cuda.Stream(self.device)
             s.wait_stream(torch.cuda.current_stream(self.device))
             with torch.cuda.stream(s), torch.inference_mode():
