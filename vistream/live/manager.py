@@ -118,6 +118,9 @@ class ManagerOptions:
     smart_rec_cache: int = 20
     smart_rec_default_duration: int = 10
     events: int = 200  # recent events kept
+    record_on: tuple[str, ...] = ()  # event types that start a smart recording of their stream, e.g. ("line-crossing",)
+    record_on_before: float = 2.0  # seconds before the event (from the cache)
+    record_on_duration: float = 0.0  # seconds after it (0: smart_rec_default_duration)
 
 
 @dataclass
@@ -501,6 +504,19 @@ class PipelineManager:
             self._event_seq += 1
             self.events.append({"id": self._event_seq, "time": time.time(), "type": kind, "source_id": source_id,
                                 **fields})
+            if kind in self.options.record_on and source_id is not None:
+                self._record_on_event(kind, source_id)
+
+    def _record_on_event(self, kind: str, source_id: int) -> None:
+        """The analytics-event trigger of smart record: one recording at a time per stream."""
+        info = self.streams.get(source_id)
+        rec = getattr(info.element, "recorder", None) if info is not None else None
+        if rec is None or rec.recording:
+            return
+        try:
+            self.start_recording(source_id, self.options.record_on_before, self.options.record_on_duration)
+        except ManagerError as e:
+            self.errors.append(f"recording on {kind} of stream {source_id}: {e}")
 
     def recent_events(self, after: int = 0, limit: int = 100) -> list[dict]:
         with self._lock:
