@@ -300,7 +300,8 @@ def test_sources_added_while_playing(traffic_clip, people_clip):
 
 
 def test_display_meta_from_pyds_is_drawn_by_the_osd():
-    """num_rects / num_labels decide what nvdsosd draws: one filled blue rectangle, no text."""
+    """num_rects / num_labels decide what nvdsosd draws: one filled blue rectangle, no text; an object added
+    from the pool is drawn as a box."""
     pipeline = Gst.parse_launch(
         "videotestsrc num-buffers=2 pattern=black ! nvvideoconvert ! video/x-raw,format=RGBA,width=64,height=48 ! "
         "m.sink_0 nvstreammux name=m batch-size=1 ! nvdsosd name=osd ! fakesink name=sink")
@@ -319,6 +320,12 @@ def test_display_meta_from_pyds_is_drawn_by_the_osd():
         display_meta.text_params[0].set_bg_clr = 1
         display_meta.text_params[0].text_bg_clr.set(1.0, 1.0, 1.0, 1.0)
         pyds.nvds_add_display_meta_to_frame(frame_meta, display_meta)
+        obj = pyds.nvds_acquire_obj_meta_from_pool(batch_meta)  # an object of our own, drawn as a green box
+        obj.rect_params.left, obj.rect_params.top, obj.rect_params.width, obj.rect_params.height = 40, 30, 20, 14
+        obj.rect_params.border_width = 2
+        obj.rect_params.border_color.set(0.0, 1.0, 0.0, 1.0)
+        obj.text_params.display_text = ""
+        pyds.nvds_add_obj_meta_to_frame(frame_meta, obj, None)
         return Gst.PadProbeReturn.OK
 
     frames = []
@@ -333,8 +340,11 @@ def test_display_meta_from_pyds_is_drawn_by_the_osd():
     assert len(frames) == 2
     frame = frames[0]
     assert frame[8:24, 10:30, :3].reshape(-1, 3).tolist() == [[0, 0, 255]] * (16 * 20)
+    assert frame[30, 45, :3].tolist() == [0, 255, 0] and frame[43, 50, :3].tolist() == [0, 255, 0]  # box edges
+    assert frame[37, 50, :3].tolist() == [0, 0, 0]  # inside the box: not filled
     outside = np.ones(frame.shape[:2], bool)
     outside[8:24, 10:30] = False
+    outside[28:46, 38:62] = False
     assert frame[outside][:, :3].max() < 40  # black, no white text background anywhere
 
 
