@@ -144,7 +144,7 @@ def main(args):
     else:
         source.link(h264parser)
     h264parser.link(decoder)
-    decoder.get_static_pad("src").link(streammux.request_pad_simple("sink_0"))
+    decoder.get_static_pad("src").link(streammux.get_request_pad("sink_0"))  # the older spelling
     streammux.link(pgie)
     pgie.link(tracker)
     tracker.link(sgie1)
