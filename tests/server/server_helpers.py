@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parents[1] / "data"
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 TOKEN = "test-token-123"
 
 

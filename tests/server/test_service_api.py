@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.server.server_helpers import TOKEN, make_manager, wait_for
+from tests.server.server_helpers import SAMPLES, TOKEN, make_manager, wait_for
 from vistream.server.app import BOUNDARY, create_app
 
 pytestmark = pytest.mark.server
@@ -192,7 +192,7 @@ def test_smart_record_through_the_api(tmp_path):
 @pytest.mark.slow
 def test_set_interval_changes_how_often_nvinfer_runs():
     # no pacing, no live drops: the detector sets the pace
-    mgr = make_manager(infer_config="samples/configs/config_infer_primary_yoloX.txt", live_source=False,
+    mgr = make_manager(infer_config=str(SAMPLES / "configs/config_infer_primary_yoloX.txt"), live_source=False,
                        realtime_files=False, view=False, max_streams=1).start()
     try:
         with TestClient(create_app(mgr, token=TOKEN)) as c:

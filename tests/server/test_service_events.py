@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.server.server_helpers import DATA, TOKEN, make_manager, wait_for
+from tests.server.server_helpers import DATA, SAMPLES, TOKEN, make_manager, wait_for
 from vistream.server.app import create_app
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
@@ -14,9 +14,9 @@ pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 def test_line_crossings_and_roi_counts_become_events_and_trigger_recording(tmp_path):
     mgr = make_manager(uris=[str(DATA / "people_48.mp4")], max_streams=1, width=800, height=450, view=False,
-                       infer_config="samples/configs/config_infer_primary_yoloX.txt",
-                       tracker_config="samples/configs/tracker/config_tracker_IOU.yml",
-                       analytics_config="samples/configs/analytics/config_nvdsanalytics.txt",
+                       infer_config=str(SAMPLES / "configs/config_infer_primary_yoloX.txt"),
+                       tracker_config=str(SAMPLES / "configs/tracker/config_tracker_IOU.yml"),
+                       analytics_config=str(SAMPLES / "configs/analytics/config_nvdsanalytics.txt"),
                        live_source=False, realtime_files=False, smart_record=True,
                        smart_rec_dir_path=str(tmp_path), record_on=("line-crossing",), record_on_duration=1)
     mgr.start()
