@@ -70,7 +70,18 @@ def _freeze_shape_ops(gm) -> int:
     read is a device->host sync (slow, and forbidden inside CUDA-graph capture). Returns how many were frozen."""
     import torch
     from onnx2torch.node_converters.reshape import OnnxReshape
+    from onnx2torch.node_converters.resize import OnnxResize, _onnx_mode_to_torch_mode
     from onnx2torch.node_converters.slice import OnnxSlice, _do_slice, _get_slices
+
+    class StaticResize(torch.nn.Module):
+        def __init__(self, mode: str, align_corners, sizes, scales):
+            super().__init__()
+            self.mode, self.align_corners, self.sizes, self.scales = mode, align_corners, sizes, scales
+
+        def forward(self, x):
+            mode = _onnx_mode_to_torch_mode(self.mode, x.dim() - 2)
+            return torch.nn.functional.interpolate(x, size=self.sizes, scale_factor=self.scales, mode=mode,
+                                                   align_corners=self.align_corners)
 
     class StaticSlice(torch.nn.Module):
         def __init__(self, parts):
@@ -103,13 +114,22 @@ def _freeze_shape_ops(gm) -> int:
         if node.op != "call_module":
             continue
         mod = gm.get_submodule(node.target)
-        if not isinstance(mod, (OnnxSlice, OnnxReshape)):
+        if not isinstance(mod, (OnnxSlice, OnnxReshape, OnnxResize)):
             continue
         try:
             consts = [const(a) for a in node.args[1:]]
         except LookupError:
             continue  # computed at run time (dynamic shapes): keep the original module
-        if isinstance(mod, OnnxSlice):
+        if isinstance(mod, OnnxResize):
+            roi, scales, sizes = (consts + [None] * (3 - len(consts)))[:3]
+            if (roi is not None and roi.nelement() and not mod.ignore_roi) or node.kwargs:
+                continue
+            sizes = sizes.tolist()[2:] if sizes is not None and sizes.nelement() else None
+            scales = scales.tolist() if scales is not None and scales.nelement() else None
+            if scales is not None and scales[:2] != [1, 1]:
+                continue
+            new = StaticResize(mod.onnx_mode, mod.align_corners, sizes, scales[2:] if scales else None)
+        elif isinstance(mod, OnnxSlice):
             new = StaticSlice(_get_slices(*(consts + [None] * (4 - len(consts)))))
         else:
             new = StaticReshape([int(v) for v in consts[0].tolist()])
