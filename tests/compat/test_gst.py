@@ -369,3 +369,34 @@ def test_bus_add_watch_and_detailed_message_signals():
     timer.cancel()
     pipeline.set_state(Gst.State.NULL)
     assert len(watched) == 1 and eos == [pipeline.get_name()]
+
+
+def test_stream_eos_element_messages_name_the_source():
+    """The muxer's per-source EOS arrives as an ELEMENT message "stream-eos" with a "stream-id" field."""
+    pipeline = Gst.parse_launch(
+        "videotestsrc num-buffers=3 ! m.sink_0 videotestsrc num-buffers=6 ! m.sink_1 "
+        "nvstreammux name=m batch-size=2 width=64 height=48 ! fakesink")
+    loop = GLib.MainLoop()
+    ended = []
+
+    def bus_call(bus, message, loop):
+        if message.type == Gst.MessageType.ELEMENT:
+            struct = message.get_structure()
+            if struct is not None and struct.has_name("stream-eos"):
+                parsed, stream_id = struct.get_uint("stream-id")
+                assert parsed
+                ended.append(stream_id)
+        elif message.type in (Gst.MessageType.EOS, Gst.MessageType.ERROR):
+            loop.quit()
+        return True
+
+    bus = pipeline.get_bus()
+    bus.add_signal_watch()
+    bus.connect("message", bus_call, loop)
+    pipeline.set_state(Gst.State.PLAYING)
+    timer = threading.Timer(20, loop.quit)
+    timer.start()
+    loop.run()
+    timer.cancel()
+    pipeline.set_state(Gst.State.NULL)
+    assert ended == [0, 1]

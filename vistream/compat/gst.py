@@ -135,19 +135,29 @@ class Structure:
     def has_name(self, name: str) -> bool:
         return self._name == name
 
+    def _key(self, field: str) -> str:
+        # vistream's messages name fields with underscores (stream_id), GStreamer's with dashes (stream-id)
+        if field in self._fields:
+            return field
+        for alt in (field.replace("-", "_"), field.replace("_", "-")):
+            if alt in self._fields:
+                return alt
+        return field
+
     def has_field(self, field: str) -> bool:
-        return field in self._fields
+        return self._key(field) in self._fields
 
     def get_value(self, field: str) -> Any:
-        return _wrap(self._fields.get(field))
+        return _wrap(self._fields.get(self._key(field)))
 
     def set_value(self, field: str, value: Any) -> None:
         self._fields[field] = value
 
     def _typed(self, field: str, types: tuple[type, ...]) -> tuple[bool, Any]:
-        v = self._fields.get(field)
-        return (True, v) if isinstance(v, types) and not isinstance(v, bool) or bool in types and isinstance(
-            v, bool) else (False, None)
+        v = self._fields.get(self._key(field))
+        if isinstance(v, bool):
+            return (True, v) if bool in types else (False, None)
+        return (True, v) if isinstance(v, types) else (False, None)
 
     def get_int(self, field: str) -> tuple[bool, int]:
         return self._typed(field, (int,))
@@ -161,7 +171,7 @@ class Structure:
         return self._typed(field, (bool,))
 
     def get_string(self, field: str) -> str | None:
-        v = self._fields.get(field)
+        v = self._fields.get(self._key(field))
         return v if isinstance(v, str) else None
 
     def n_fields(self) -> int:
@@ -173,7 +183,7 @@ class Structure:
     __str__ = to_string
 
     def __getitem__(self, field: str) -> Any:
-        return self._fields[field]
+        return self._fields[self._key(field)]
 
 
 class CapsFeatures:
