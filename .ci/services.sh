@@ -30,6 +30,13 @@ start() {
   have mosquitto || missing+=(mosquitto)
   have redis-server || missing+=(redis-server)
   [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
+  # RTSP server (gst-rtsp-server, run by vistream's RTSP output and the live tests) and headless Chromium
+  # (dashboard tests)
+  [ -e /usr/lib/x86_64-linux-gnu/girepository-1.0/GstRtspServer-1.0.typelib ] ||
+    [ -n "$(find /usr/lib -name 'GstRtspServer-1.0.typelib' 2>/dev/null | head -1)" ] ||
+    missing+=(gir1.2-gst-rtsp-server-1.0 python3-gst-1.0 gstreamer1.0-tools gstreamer1.0-plugins-base
+              gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-rtsp gstreamer1.0-libav)
+  have chromium || [ -x /usr/bin/chromium ] || missing+=(chromium chromium-driver)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "services: installing ${missing[*]}"
     apt_install "${missing[@]}" || return 1

@@ -4,6 +4,8 @@
 set -u
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+# Playwright drives the system Chromium; it must not try to download its own browser
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 "$PY" -m pip install --quiet --disable-pip-version-check -e ".[dev]" || exit 1
 if [ -x .ci/services.sh ]; then
   .ci/services.sh start || { echo "could not start the test servers" >&2; exit 1; }

@@ -11,6 +11,7 @@ COMMANDS = {
     "demo": ("vistream.tools.demo", "Detect, track and draw on a sample clip into an annotated MP4"),
     "app": ("vistream.app.runner", "Run a deepstream-app configuration file"),
     "bench": ("vistream.tools.bench", "Measure a pipeline: FPS, per-element time, latency, CPU, memory"),
+    "serve": ("vistream.server.cli", "Serve pipelines with a REST API, Prometheus metrics and a web dashboard"),
     "eval-mot": ("vistream.track.evaluate", "Score trackers on MOTChallenge detections and ground truth"),
 }
 

@@ -172,3 +172,27 @@ def test_streamdemux_splits_batches_per_source(traffic_clip, people_clip):
         fm = bufs[7].batch_meta.frame_meta_list[0]
         assert (fm.source_id, fm.frame_num, fm.batch_id) == (sid, 7, 0)
         assert bufs[7].data.shape == (1, 240, 320, 3)
+
+
+def test_released_source_leaves_the_batch_and_its_share(traffic_clip):
+    p = parse_launch("appsrc name=a caps=video/x-raw,format=RGB ! m.sink_0 "
+                     "appsrc name=b caps=video/x-raw,format=RGB ! m.sink_1 "
+                     "nvstreammux name=m batch-size=2 ! appsink name=out")
+    mux = p["m"]
+    p.set_state(State.PLAYING)
+    p["a"].push_buffer(np.zeros((4, 4, 3), np.uint8))
+    p["b"].push_buffer(np.zeros((4, 4, 3), np.uint8))
+    assert len(p["out"].pull_sample(timeout=5).get_buffer().batch_meta.frame_meta_list) == 2
+    mux.release_request_pad(mux.get_static_pad("sink_1"))
+    deadline = time.monotonic() + 5
+    while 1 in mux.source_stats() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert list(mux.source_stats()) == [0]
+    assert mux._quota() == 2  # the remaining source may now fill the batch alone
+    for _ in range(2):
+        p["a"].push_buffer(np.ones((4, 4, 3), np.uint8))
+    s = p["out"].pull_sample(timeout=5)
+    assert [f.source_id for f in s.get_buffer().batch_meta.frame_meta_list] == [0, 0]
+    p["a"].end_of_stream()
+    assert p.bus.timed_pop_filtered(5, MessageType.EOS) is not None
+    p.set_state(State.NULL)

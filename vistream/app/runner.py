@@ -189,7 +189,8 @@ def _sink(pipeline: Pipeline, cfg: AppConfig, sink: SinkConfig, idx: int) -> Ele
             raise AppError(f"{where}: type=4 (RTSP output) needs the nvrtspoutsinkbin element, which this "
                            "installation lacks")
         return _add(pipeline, "nvrtspoutsinkbin", f"sink_{idx}", rtsp_port=sink.rtsp_port, udp_port=sink.udp_port,
-                    bitrate=sink.bitrate, sync=sink.sync)
+                    bitrate=sink.bitrate, iframeinterval=max(1, sink.iframeinterval), enc_type=sink.enc_type,
+                    codec=1 if sink.codec == EncoderCodec.H265 else 0, sync=sink.sync)
     if t == SinkType.MSG_CONV_BROKER:
         broker = _add(pipeline, "nvmsgbroker", f"sink_{idx}", proto_lib=sink.msg_broker_proto_lib,
                       conn_str=sink.msg_broker_conn_str or "", comp_id=sink.msg_broker_comp_id, new_api=sink.new_api,

@@ -16,6 +16,8 @@ from vistream.elements import (  # noqa: F401
     msg,
     mux,
     osd,
+    rtsp,
+    smartrecord,
     snapshot,
     streamdemux,
     streammux,

@@ -88,6 +88,12 @@ class NvInfer(Element):
 
         return use_gpu(self._props["gpu-id"], element=self.name)
 
+    def property_changed(self, name: str, value) -> None:
+        # interval may change while playing (REST API, apps): the engine reads it per batch
+        engine = getattr(self, "engine", None)
+        if name == "interval" and engine is not None:
+            engine.config.interval = int(value)
+
     def stop(self) -> None:
         engine = getattr(self, "engine", None)
         if engine is not None:

@@ -47,6 +47,7 @@ class _SourceState:
     frame_num: int = 0
     dropped: int = 0
     pushed: int = 0
+    released: bool = False  # its request pad was released: forget it once its frames are out
 
 
 _INTERP = {0: cv2.INTER_NEAREST, 1: cv2.INTER_LINEAR, 2: cv2.INTER_CUBIC, 3: cv2.INTER_AREA, 4: cv2.INTER_LANCZOS4,
@@ -122,6 +123,7 @@ class NvStreamMux(Element):
             st = self._sources.get(pad.name)
             if st is not None:
                 st.eos = True
+                st.released = True
             self._cond.notify_all()
 
     def _activate(self) -> None:
@@ -218,7 +220,7 @@ class NvStreamMux(Element):
             while not self._stopping:
                 with self._cond:
                     push, done = self._ready(time.monotonic())
-                    while not push and not done and not self._stopping:
+                    while not push and not done and not self._stopping and not self._has_unannounced():
                         self._cond.wait(0.005 if self._props["batched-push-timeout"] >= 0 or self._props["live-source"] else 0.1)
                         push, done = self._ready(time.monotonic())
                     if self._stopping:
@@ -250,6 +252,9 @@ class NvStreamMux(Element):
             self.post_error(f"{type(e).__name__}: {e}", traceback.format_exc())
             self._send_eos_once()
 
+    def _has_unannounced(self) -> bool:
+        return any(st.eos and not st.frames and not st.eos_announced for st in self._sources.values())
+
     def _newly_ended(self) -> list[_SourceState]:
         out = []
         for st in self._sources.values():
@@ -258,6 +263,8 @@ class NvStreamMux(Element):
                 if self._props["frame-num-reset-on-eos"]:
                     st.frame_num = 0
                 out.append(st)
+        for name in [n for n, st in self._sources.items() if st.released and st.eos_announced]:
+            del self._sources[name]  # a removed stream no longer counts in the per-source share
         return out
 
     def _take_batch(self) -> list[tuple[_SourceState, _Frame, int]]:
@@ -389,5 +396,7 @@ class NvStreamMux(Element):
 
     # --- stats ----------------------------------------------------------------------------------------------
     def source_stats(self) -> dict[int, dict[str, int]]:
-        """Frames pushed and dropped per source id."""
-        return {s.source_id: {"frames": s.pushed, "dropped": s.dropped} for s in self._sources.values()}
+        """Frames pushed, dropped and waiting per source id (sources still attached)."""
+        with self._cond:
+            return {s.source_id: {"frames": s.pushed, "dropped": s.dropped, "pending": len(s.frames)}
+                    for s in self._sources.values()}
