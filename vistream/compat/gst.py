@@ -969,18 +969,16 @@ def debug_bin_to_dot_file(*_args: Any) -> None:
 
 debug_bin_to_dot_file_with_ts = debug_bin_to_dot_file
 
+# GStreamer's names for the engine's enums and constants (imported above) and for the wrappers
 Event = _EventFactory
-EventType = EventType
-State = State
-StateChangeReturn = StateChangeReturn
-MessageType = MessageType
-PadDirection = PadDirection
-PadPresence = PadPresence
-PadProbeType = PadProbeType
-PadProbeReturn = PadProbeReturn
-PadLinkReturn = PadLinkReturn
-FlowReturn = FlowReturn
 PadProbeInfo = PadProbeInfoWrapper
-CLOCK_TIME_NONE = CLOCK_TIME_NONE
-SECOND = SECOND
 Object = _Wrapper
+
+__all__ = [
+    "CLOCK_TIME_NONE", "MSECOND", "NSECOND", "SECOND", "USECOND", "VERSION", "Bin", "Bus", "Caps", "CapsFeatures",
+    "Element", "ElementFactory", "Event", "EventType", "FlowReturn", "GError", "GhostPad", "Message", "MessageType",
+    "Object", "Pad", "PadDirection", "PadLinkReturn", "PadPresence", "PadProbeInfo", "PadProbeReturn",
+    "PadProbeType", "Pipeline", "State", "StateChangeReturn", "Structure", "debug_bin_to_dot_file",
+    "debug_bin_to_dot_file_with_ts", "init", "init_check", "is_initialized", "parse_launch", "version",
+    "version_string",
+]
