@@ -36,6 +36,7 @@ from vistream.track import TrackerCore  # noqa: E402
 
 CONFIG = "samples/configs/config_infer_primary_yoloX.txt"
 TRACKER = "samples/configs/tracker/config_tracker_IOU.yml"
+PRECISION = 2  # network-mode=2: FP16
 
 
 def log(*a):
@@ -105,7 +106,7 @@ def decode_ceiling_procs(clip: str, streams: int, procs: int, frames_per_stream:
 def model_ceiling(frames1080: torch.Tensor, batches, iters: int = 30) -> list[dict]:
     out = []
     for b in batches:
-        eng = GpuInferEngine(CONFIG, {"batch-size": b})
+        eng = GpuInferEngine(CONFIG, {"batch-size": b, "network-mode": PRECISION})
         x = frames1080[torch.arange(b) % frames1080.shape[0]].contiguous()
         for _ in range(3):
             eng.infer_gpu(x)
@@ -160,7 +161,7 @@ class E2E:
         self.mux_w, self.mux_h = mux_w, mux_h
         self.q = [queue.Queue(maxsize=8) for _ in range(streams)]
         self.batches = queue.Queue(maxsize=2)
-        self.engine = GpuInferEngine(CONFIG, {"batch-size": min(infer_batch, streams)})
+        self.engine = GpuInferEngine(CONFIG, {"batch-size": min(infer_batch, streams), "network-mode": PRECISION})
         self.tracker = TrackerCore(TRACKER)
         self.lat: list[tuple[float, float]] = []  # (sink time, latency)
         self.per_stream = [0] * streams
