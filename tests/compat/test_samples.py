@@ -235,3 +235,13 @@ def test_segmentation_masks(short_clips, tmp_path, capsys):
         mask = cv2.imread(str(tmp_path / "c" / f"{n}.png"))
         assert mask.shape == (257, 257, 3)
         assert (tmp_path / "c" / f"{n}.png").read_bytes() == (tmp_path / "n" / f"{n}.png").read_bytes()
+
+
+def test_custom_parser_decodes_the_raw_tensor_like_nvinfer(short_clips, reference_counts, capsys):
+    """YOLOX's raw output, read through get_nvds_LayerInfo and ctypes and decoded in Python, gives the same
+    objects per class in every frame as nvinfer's own parser (reference_counts)."""
+    compat = _run("deepstream-custom-parser/deepstream_custom_parser.py", [short_clips[0]], capsys)
+    native = _run("deepstream-custom-parser/deepstream_custom_parser_native.py", [short_clips[0]], capsys)
+    expected = {(0, f): c for f, c in reference_counts.items()}
+    assert _counts(compat) == expected
+    assert _counts(native) == expected
