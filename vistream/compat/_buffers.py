@@ -17,7 +17,7 @@ from vistream.core.buffer import Buffer
 _lock = threading.Lock()
 _in_flight: dict[int, list[Any]] = {}  # hash -> [buffer, reference count]
 _pulled: OrderedDict[int, Buffer] = OrderedDict()  # buffers the application pulled from an appsink
-PULLED_KEPT = 64
+PULLED_KEPT = 4  # whole batches of frames: keep few
 
 
 @contextmanager
@@ -40,7 +40,7 @@ def in_flight(buffer: Buffer | None) -> Iterator[None]:
 
 
 def remember(buffer: Buffer) -> None:
-    """Keep a buffer pulled from an appsink findable by its hash (the last ``PULLED_KEPT`` of them)."""
+    """Keep a buffer pulled from an appsink findable by its hash (the last ``PULLED_KEPT`` of them: each holds a batch of frames)."""
     with _lock:
         _pulled[hash(buffer)] = buffer
         while len(_pulled) > PULLED_KEPT:
