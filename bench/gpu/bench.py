@@ -258,8 +258,12 @@ class E2E:
                     self.objects += len(fm.obj_meta_list)
                     self.lat.append((now - self.t0, now - ts))
 
-    def run(self, warmup: float = 2.0) -> dict:
+    def run(self, warmup: float = 3.0) -> dict:
         self.warmup = warmup
+        b = 1
+        while b <= max(1, min(64, self.n)):  # capture the CUDA graphs before the streams start, as DeepStream
+            self.engine.infer_gpu(torch.zeros((b, self.mux_h, self.mux_w, 3), dtype=torch.uint8, device="cuda"))
+            b *= 2  # builds its engines before PLAYING
         self.started = threading.Event()
         threads = [threading.Thread(target=self.decoder, args=(i,), daemon=True) for i in range(self.n)]
         threads += [threading.Thread(target=f, daemon=True) for f in (self.mux, self.infer, self.post)]

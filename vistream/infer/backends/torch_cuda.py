@@ -301,8 +301,15 @@ class TorchCudaBackend:
             parts = [self.infer_tensor(x[i:i + 1]) for i in range(x.shape[0])]
             return {n: torch.cat([p[n] for p in parts]) for n in self.output_names}
         if self.cuda_graphs and x.shape[0] <= MAX_GRAPH_BATCH:
+            n = x.shape[0]
+            # Dynamic-batch models: pad to the next power of two so a few graphs serve every batch size
+            # (partial batches from nvstreammux timeouts would otherwise each capture a graph of their own).
+            bucket = 1 << (n - 1).bit_length() if self.max_batch == 0 else n
+            if bucket != n:
+                x = torch.cat([x, x.new_zeros((bucket - n, *x.shape[1:]))])
             try:
-                return self._graph(x)
+                out = self._graph(x)
+                return out if bucket == n else {k: v[:n] for k, v in out.items()}
             except RuntimeError as e:  # an operator that cannot be captured: run this model eagerly from now on
                 warnings.warn(f"CUDA graph capture failed ({str(e).splitlines()[0][:160]}); running eagerly",
                               stacklevel=2)
