@@ -261,7 +261,7 @@ class E2E:
     def run(self, warmup: float = 3.0) -> dict:
         self.warmup = warmup
         b = 1
-        while b <= max(1, min(64, self.n)):  # capture the CUDA graphs before the streams start, as DeepStream
+        while b <= 1 << (min(64, self.n) - 1).bit_length():  # capture the CUDA graphs before the streams start, as DeepStream
             self.engine.infer_gpu(torch.zeros((b, self.mux_h, self.mux_w, 3), dtype=torch.uint8, device="cuda"))
             b *= 2  # builds its engines before PLAYING
         self.started = threading.Event()
