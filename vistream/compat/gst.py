@@ -842,7 +842,7 @@ class Bus(_Wrapper):
         """Queue every message to the default main context, where ``connect``-ed handlers run."""
         if not self._watching:
             object.__setattr__(self, "_watching", True)
-            self._native.add_watch(self._on_post)
+            self._native.add_watch(self._on_post, consume=True)  # as GStreamer: the watch takes them
 
     add_signal_watch_full = add_signal_watch
 

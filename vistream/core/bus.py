@@ -75,21 +75,28 @@ class Bus:
 
     def __init__(self) -> None:
         self._queue: queue.Queue[Message] = queue.Queue()
-        self._watches: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+        self._watches: list[tuple[Callable[..., Any], tuple[Any, ...], bool]] = []
         self._lock = threading.Lock()
         self.flushing = False
 
     def post(self, message: Message) -> None:
         if self.flushing:
             return
-        for cb, args in list(self._watches):
+        consumed = False
+        for cb, args, consume in list(self._watches):
             cb(self, message, *args)
-        self._queue.put(message)
+            consumed = consumed or consume
+        if not consumed:
+            self._queue.put(message)
 
-    def add_watch(self, callback: Callable[..., Any], *user_data: Any) -> int:
-        """Call ``callback(bus, message, *user_data)`` for every message, in the posting thread."""
+    def add_watch(self, callback: Callable[..., Any], *user_data: Any, consume: bool = False) -> int:
+        """Call ``callback(bus, message, *user_data)`` for every message, in the posting thread.
+
+        With ``consume=True`` the watch takes the messages (as GStreamer's signal watch does): they are not
+        also queued for ``pop``/``timed_pop_filtered``.
+        """
         with self._lock:
-            self._watches.append((callback, user_data))
+            self._watches.append((callback, user_data, consume))
             return len(self._watches)
 
     def remove_watch(self, callback: Callable[..., Any]) -> None:

@@ -291,6 +291,10 @@ class Element:
     def pad_released(self, pad: Pad) -> None:
         """Hook: a request pad is about to be removed."""
 
+    def free_pad(self, direction: PadDirection) -> Pad | None:
+        """An unlinked pad of ``direction``, requesting one from a request template if needed."""
+        return self._free_pad(direction)
+
     def _free_pad(self, direction: PadDirection, caps: Caps | None = None) -> Pad | None:
         for pad in self.pads.values():
             if pad.direction is direction and pad.peer is None:

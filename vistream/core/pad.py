@@ -212,6 +212,21 @@ class Pad:
             return True
         return peer.parent._receive_event(peer, event)
 
+    def send_event(self, event: Event) -> bool:
+        """Send an event: from a src pad it goes downstream to the peer; on a sink pad it enters this pad's
+        element (e.g. EOS into one ``nvstreammux`` sink pad ends that source)."""
+        if self.direction is PadDirection.SRC:
+            return self.push_event(event)
+        return self.parent._receive_event(self, event)
+
+    def query_caps(self) -> Caps:
+        """The caps this pad has negotiated, else the first caps of its template."""
+        if self.caps is not None:
+            return self.caps
+        if self.template is None:
+            return Caps()
+        return Caps.from_string(self.template.caps.split(";")[0])
+
     def _set_caps(self, caps: Caps) -> None:
         changed = self.caps is None or str(caps) != str(self.caps)
         self.caps = caps

@@ -244,7 +244,8 @@ class NvStreamMux(Element):
                         return
                 for st in ended:
                     self.push_event(Event.stream_eos(st.source_id))
-                    self.post_element_message("stream-eos", source_id=st.source_id, stream_id=st.source_id)
+                    self.post_element_message("stream-eos", source_id=st.source_id, stream_id=st.source_id,
+                                              **{"stream-id": st.source_id})
                 if done and not batch:
                     self._send_eos_once()
                     return

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import inspect as inspect_mod
+import sys
 
 from vistream.core.element import Element, element_classes, find_factory
 from vistream.core.errors import ElementError
