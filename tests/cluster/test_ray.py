@@ -71,3 +71,15 @@ def test_spread_fail_over_and_new_node(cluster, tmp_path):
     assert all(cm.frames[k] == set(range(FRAMES)) for k in streams)
     assert 'vistream_cluster_stream_restarts_total{stream="source0"} 1' in metrics
     assert f'vistream_cluster_stream_frames_total{{stream="source4",worker="{new_worker.worker_id}"' in metrics
+
+
+def test_cli_run(cluster, tmp_path, capsys):
+    from vistream.cluster.cli import main
+
+    metrics = tmp_path / "metrics.txt"
+    code = main(["run", "-c", str(APP), "--address", cluster.address, "--spool-dir", str(tmp_path / "spool"),
+                 "--metrics-file", str(metrics), "--timeout", "60"])
+    out = capsys.readouterr().out
+    assert code == 0 and "App run successful" in out
+    assert f"source0 ({CLIP_URI}): {FRAMES} frames on w" in out  # the config's type=3 source, num-sources=1
+    assert 'vistream_cluster_stream_frames_total{stream="source0"' in metrics.read_text()

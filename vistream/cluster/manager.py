@@ -344,11 +344,12 @@ class ClusterManager:
 
 
 def run_app_on_ray(config_path: str, address: str = "auto", *, timeout: float | None = None,
-                   out=None, **kwargs) -> int:
+                   out=None, metrics_file: str | None = None, **kwargs) -> int:
     """``vistream app -c cfg --ray <address>``: run the config's sources on Ray workers until all are done.
 
     Prints where each stream ran and the frames it recorded; returns 0 when every stream finished, 1 otherwise.
-    ``kwargs`` go to :class:`ClusterManager` (``workers_per_node``, ``spool_dir``, ``num_cpus``, ...).
+    ``metrics_file`` receives the final Prometheus text. ``kwargs`` go to :class:`ClusterManager`
+    (``workers_per_node``, ``spool_dir``, ``num_cpus``, ``num_gpus``, ``max_fps``).
     """
     import sys
 
@@ -360,6 +361,8 @@ def run_app_on_ray(config_path: str, address: str = "auto", *, timeout: float | 
         for key, s in cm.streams().items():
             print(f"** cluster: {key} ({s['uri']}): {s['frames']} frames on {s['worker']} "
                   f"(node {str(s['node_id'])[:12]}, pid {s['pid']}), restarts {s['restarts']}", file=out)
+        if metrics_file:
+            Path(metrics_file).write_text(cm.metrics_text())
     print("App run successful" if ok else "App run failed", file=out, flush=True)
     return 0 if ok else 1
 

@@ -40,6 +40,8 @@ class _SourceState:
     recorded: int = 0  # frames recorded in this run
     next_frame: int = 0
     done: bool = False
+    stalls: int = 0
+    last_restart_frame: int = -1
     t0: float = field(default_factory=time.monotonic)
 
 
@@ -206,10 +208,34 @@ class PipelineWorker:
                     err, _ = msg.parse_error()
                     self.error = f"{msg.src_name}: {err}"
                     continue  # an error ends one stream; the others run to EOS
-                for st in self._by_pad.values():
-                    st.done = True
+                if msg.type != MessageType.EOS:
+                    continue
                 self._stop_pipeline()
+                # A source is done when its own stream-eos passed the chain end. One that did not (the pipeline
+                # ended early) runs again from its next frame; three runs without progress end it.
+                rest = []
+                for st in self._by_pad.values():
+                    if st.done:
+                        continue
+                    st.stalls = st.stalls + 1 if st.next_frame == st.last_restart_frame else 0
+                    if st.stalls >= 3:
+                        st.done = True
+                        self.error = f"source {st.assignment.key} ended without its stream EOS"
+                    else:
+                        rest.append(st)
+                if rest:
+                    self._restart(rest)
                 return
+
+    def _restart(self, states: list[_SourceState]) -> None:
+        fresh = []
+        for i, st in enumerate(states):
+            ns = _SourceState(Assignment(st.assignment.key, st.assignment.uri, st.next_frame), i,
+                              next_frame=st.next_frame, stalls=st.stalls, last_restart_frame=st.next_frame)
+            self._sources[ns.assignment.key] = ns
+            fresh.append(ns)
+        self._by_pad = {s.pad_index: s for s in fresh}
+        self._start_pipeline(fresh)
 
     # ---- probes -------------------------------------------------------------------------------------------
 
@@ -249,7 +275,8 @@ class PipelineWorker:
                 st = self._by_pad.get(fm.pad_index)
                 if st is None:
                     continue
-                frame = st.assignment.start_frame + fm.frame_num
+                # counted here, not from frame_num: a source's frames leave the muxer in order
+                frame = st.assignment.start_frame + st.recorded
                 objs = [[o.class_id, o.obj_label, round(o.confidence, 3), o.object_id,
                          [round(o.rect_params.left, 1), round(o.rect_params.top, 1),
                           round(o.rect_params.width, 1), round(o.rect_params.height, 1)]]
