@@ -88,3 +88,39 @@ def test_length_prefixed_to_annexb_decodes_like_the_original():
 def test_corrupt_length_prefix_is_an_error():
     with pytest.raises(ValueError, match="corrupt length-prefixed NAL unit"):
         length_prefixed_to_annexb(b"\x00\x00\x00\x10\x65\x88", 4)
+
+
+def test_infer_engine_falls_back_to_the_cpu_engine_without_a_gpu(monkeypatch):
+    """Without CUDA (or without the GPU packages) the GPU entry point gives the CPU engine and says why."""
+    if gpu.missing_reason(0) is None:
+        pytest.skip("a CUDA GPU is present: the GPU engine is used (tests/gpu/test_cuda.py)")
+    from vistream.infer import InferEngine
+
+    monkeypatch.delenv(gpu.ENV, raising=False)
+    cfg = Path(__file__).resolve().parents[2] / "samples" / "configs" / "config_infer_primary_yoloX.txt"
+    with pytest.warns(UserWarning, match="running the model with ONNX Runtime") as w:
+        eng = gpu.infer_engine(cfg, {"batch-size": 2}, threads=1)
+    assert type(eng) is InferEngine and eng.config.batch_size == 2
+    assert any("backend=torch" in str(x.message) or "vistream[gpu]" in str(x.message) for x in w)
+
+
+def test_forced_gpu_without_gpu_fails_naming_the_decoder(monkeypatch):
+    """VISTREAM_DEVICE=gpu on a machine without the GPU path: nvv4l2decoder fails at its first packet, naming
+    itself and the missing piece; VISTREAM_DEVICE=cpu decodes every frame with FFmpeg."""
+    if gpu.missing_reason(0, need_decoder=True) is None:
+        pytest.skip("a usable GPU is present: the forced-GPU path decodes on NVDEC (tests/gpu/test_cuda.py)")
+    pytest.importorskip("av", reason="the media elements need PyAV")
+    import vistream
+
+    launch = (f"filesrc location={DATA / 'traffic_48.mp4'} ! qtdemux ! h264parse ! nvv4l2decoder name=dec ! "
+              "fakesink name=sink")
+    monkeypatch.setenv(gpu.ENV, "gpu")
+    with pytest.raises(Exception, match=r"dec: VISTREAM_DEVICE=gpu but the GPU path cannot run: .*vistream\[gpu\]"):
+        vistream.parse_launch(launch).run()
+    monkeypatch.setenv(gpu.ENV, "cpu")
+    p = vistream.parse_launch(launch)
+    frames = []
+    p.get_by_name("sink").get_static_pad("sink").add_probe(
+        vistream.PadProbeType.BUFFER, lambda pad, info, u: (frames.append(1), vistream.PadProbeReturn.OK)[1], None)
+    p.run()
+    assert len(frames) == 48

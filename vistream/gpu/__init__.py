@@ -102,6 +102,34 @@ def is_gpu_array(x) -> bool:
     return type(x).__module__.startswith("torch") and getattr(getattr(x, "device", None), "type", None) == "cuda"
 
 
+def infer_engine(config, overrides=None, *, gpu_id: int | None = None, threads: int | None = None, **kwargs):
+    """The nvinfer engine for the GPU path: a :class:`~vistream.gpu.infer.GpuInferEngine`, or the CPU
+    :class:`~vistream.infer.InferEngine` (with a warning saying why) when the model cannot run on
+    ``backend=torch`` (e.g. quantised graphs) or, with ``VISTREAM_DEVICE`` unset/auto, when the GPU packages
+    are incomplete. With ``VISTREAM_DEVICE=gpu`` a missing package is an error."""
+    import warnings
+
+    from vistream.infer import InferEngine
+    from vistream.infer.config import ConfigError
+
+    try:
+        from vistream.gpu.infer import GpuInferEngine
+
+        return GpuInferEngine(config, overrides, gpu_id=gpu_id, threads=threads, **kwargs)
+    except ImportError as e:
+        why = f"{e}; {INSTALL_HINT}"
+        if device_mode() == "gpu":
+            raise GpuUnavailableError(f"nvinfer: {why}") from None
+    except ConfigError as e:
+        why = str(e)
+        cannot_run = "backend=onnxruntime" in why
+        missing = "install the GPU extra" in why
+        if not cannot_run and not (missing and device_mode() == "auto"):
+            raise
+    warnings.warn(f"{why}: running the model with ONNX Runtime on host copies of the frames", stacklevel=2)
+    return InferEngine(config, overrides, threads=threads)
+
+
 def status() -> str:
     """One line: what the GPU path found on this machine."""
     try:
@@ -116,5 +144,5 @@ def status() -> str:
     return f"GPU path unavailable: {why}; {ENV}={mode}"
 
 
-__all__ = ["ENV", "GpuUnavailableError", "INSTALL_HINT", "device_mode", "is_gpu_array", "missing_reason",
-           "require_gpu", "status", "use_gpu"]
+__all__ = ["ENV", "GpuUnavailableError", "INSTALL_HINT", "device_mode", "infer_engine", "is_gpu_array",
+           "missing_reason", "require_gpu", "status", "use_gpu"]

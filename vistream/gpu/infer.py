@@ -105,18 +105,10 @@ class GpuInferEngine(InferEngine):
 
 
 def engine_for(config: str | Path, overrides: Mapping[str, Any] | None = None, **kwargs) -> InferEngine:
-    """A :class:`GpuInferEngine`, or the CPU engine when the model cannot run on the torch backend."""
-    from vistream.infer.config import ConfigError
+    """See :func:`vistream.gpu.infer_engine`."""
+    from vistream.gpu import infer_engine
 
-    try:
-        return GpuInferEngine(config, overrides, **kwargs)
-    except ConfigError as e:
-        if "backend=onnxruntime" not in str(e):
-            raise
-        import warnings
-
-        warnings.warn(f"{e}: running it with ONNX Runtime on host copies of the frames", stacklevel=2)
-        return InferEngine(config, overrides)
+    return infer_engine(config, overrides, **kwargs)
 
 
 __all__ = ["GpuInferEngine", "engine_for"]
