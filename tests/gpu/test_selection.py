@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -124,3 +125,54 @@ def test_forced_gpu_without_gpu_fails_naming_the_decoder(monkeypatch):
         vistream.PadProbeType.BUFFER, lambda pad, info, u: (frames.append(1), vistream.PadProbeReturn.OK)[1], None)
     p.run()
     assert len(frames) == 48
+
+
+def test_decoder_output_stays_on_gpu_only_when_it_feeds_streammux():
+    pytest.importorskip("av", reason="the media elements need PyAV")
+    import vistream
+
+    clip = DATA / "traffic_48.mp4"
+    direct = vistream.parse_launch(f"filesrc location={clip} ! qtdemux ! h264parse ! nvv4l2decoder name=d ! queue ! "
+                                   "m.sink_0 nvstreammux name=m batch-size=1 ! fakesink")
+    assert direct.get_by_name("d")._feeds_streammux() is True
+    other = vistream.parse_launch(f"filesrc location={clip} ! qtdemux ! h264parse ! nvv4l2decoder name=d ! "
+                                  "nvvideoconvert ! fakesink")
+    assert other.get_by_name("d")._feeds_streammux() is False
+
+
+def test_streammux_gpu_batching_logic_on_host_tensors(monkeypatch):
+    """The GPU batching branch (NV12 -> RGB at the mux size, metadata, NVMM caps), run on CPU tensors."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    import cv2
+
+    from vistream.core.element import make_element
+    from vistream.elements import streammux
+    from vistream.elements.video import i420_to_nv12, video_caps
+
+    monkeypatch.setattr(streammux, "is_gpu_data", lambda d: isinstance(d, torch.Tensor))
+    mux = make_element("nvstreammux", width=320, height=320, **{"batch-size": 2, "enable-padding": True})
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (180, 320, 3), dtype=np.uint8)
+    rgb = cv2.GaussianBlur(rgb, (9, 9), 3)
+    nv12 = i420_to_nv12(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420))
+    caps_nv12 = video_caps("NV12", 320, 180, 30, ("memory:NVMM",))
+    caps_rgb = video_caps("RGB", 320, 180, 30, ("memory:NVMM",))
+    def frame(data, pts, caps):  # the other _Frame fields are timing stamps
+        kw = {f.name: 0.0 for f in dataclasses.fields(streammux._Frame)}
+        kw.update(data=data, pts=pts, caps=caps)
+        return streammux._Frame(**kw)
+
+    batch = [(streammux._SourceState(0, None), frame(torch.from_numpy(nv12), 1000, caps_nv12), 7),
+             (streammux._SourceState(1, None), frame(torch.from_numpy(rgb), 2000, caps_rgb), 3)]
+    buf = mux._make_gpu_buffer(batch)
+    assert tuple(buf.data.shape) == (2, 320, 320, 3) and buf.data.dtype == torch.uint8
+    assert buf.caps.features == ("memory:NVMM",) and buf.caps.get("format") == "RGB"
+    assert (buf.caps.get("width"), buf.caps.get("height"), buf.pts) == (320, 320, 1000)
+    out = buf.data.numpy()
+    assert out[:, 180:].max() == 0  # letterboxed at the top-left, black below
+    ref = cv2.cvtColor(nv12, cv2.COLOR_YUV2RGB_NV12).astype(int)
+    assert np.abs(out[0, :180].astype(int) - ref).mean() < 1.0
+    assert np.array_equal(out[1, :180], rgb)
+    metas = buf.batch_meta.frame_meta_list
+    assert [(m.source_id, m.batch_id, m.frame_num, m.buf_pts) for m in metas] == [(0, 0, 7, 1000), (1, 1, 3, 2000)]
+    assert (metas[0].source_frame_width, metas[0].source_frame_height, metas[0].pipeline_width) == (320, 180, 320)

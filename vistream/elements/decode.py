@@ -235,11 +235,9 @@ class NvV4l2Decoder(Element):
             self._fmt = self._out_format()
             rate = caps.get("framerate")
             self._gpu_rate = Fraction(rate) if rate else Fraction(25, 1)
-            peer = self.srcpad.peer
             # Frames stay on the GPU (NV12, memory:NVMM) when nvstreammux batches them; any other consumer gets
             # host frames in the format it asks for, as from the CPU decoder.
-            self._gpu_out = peer is not None and peer.parent is not None and \
-                getattr(peer.parent, "FACTORY", "") == "nvstreammux"
+            self._gpu_out = self._feeds_streammux()
         if self._props["skip-frames"] == 2 and buffer.flags:
             return FlowReturn.OK
         data = buffer.data if isinstance(buffer.data, (bytes, bytearray)) else bytes(buffer.data)
@@ -248,6 +246,23 @@ class NvV4l2Decoder(Element):
         except ValueError as e:
             raise ElementError(f"NVDEC: {e}", self.name) from None
         return self._gpu_emit(frames)
+
+    def _feeds_streammux(self) -> bool:
+        """Whether the frames reach nvstreammux directly or through queue/identity elements."""
+        pad = self.srcpad.peer
+        for _ in range(8):
+            el = pad.parent if pad is not None else None
+            if el is None:
+                return False
+            if getattr(el, "FACTORY", "") == "nvstreammux":
+                return True
+            if getattr(el, "FACTORY", "") not in ("queue", "identity"):
+                return False
+            srcs = el.src_pads
+            if len(srcs) != 1:
+                return False
+            pad = srcs[0].peer
+        return False
 
     def _gpu_emit(self, frames: list) -> FlowReturn:
         from vistream.gpu.ops import nv12_to_rgb
