@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 import subprocess
 import sys
 import time
@@ -127,7 +128,10 @@ def _():
     print("encoder members", [m for m in dir(enc) if not m.startswith("__")])
     dmx = nvc.CreateDemuxer(filename="samples/videos/traffic_overhead_640x360.mp4")
     dec = nvc.CreateDecoder(gpuid=0, codec=dmx.GetNvCodecId(), usedevicememory=True)
-    out = open("/tmp/probe1080.h264", "wb")
+    import tempfile
+
+    path = os.path.join(tempfile.mkdtemp(), "probe1080.h264")
+    out = open(path, "wb")
     n = 0
     t0 = time.perf_counter()
     for pkt in dmx:
@@ -146,9 +150,8 @@ def _():
     out.close()
     torch.cuda.synchronize()
     print("encoded", n, "frames in", time.perf_counter() - t0)
-    import os
-    print("size", os.path.getsize("/tmp/probe1080.h264"))
-    dmx = nvc.CreateDemuxer(filename="/tmp/probe1080.h264")
+    print("size", os.path.getsize(path))
+    dmx = nvc.CreateDemuxer(filename=path)
     dec = nvc.CreateDecoder(gpuid=0, codec=dmx.GetNvCodecId(), usedevicememory=True)
     m = 0
     for p in dmx:
