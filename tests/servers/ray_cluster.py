@@ -107,7 +107,9 @@ class RayCluster:
             for p, log in zip(self.procs, self.logs, strict=True):
                 if p.poll() is not None:
                     raise RuntimeError(f"ray start exited ({p.returncode}):\n{log.read_text()[-2000:]}")
-            if self.alive_nodes() >= n:
+            # each `ray start` logs this line once its node runs; only then ask the head (a costly import)
+            started = sum("Ray runtime started" in log.read_text(errors="replace") for log in self.logs)
+            if started >= n and self.alive_nodes() >= n:
                 return
             time.sleep(0.5)
         raise TimeoutError(f"Ray cluster did not reach {n} nodes within {timeout:.0f} s")
@@ -124,13 +126,15 @@ class RayCluster:
     def stop(self) -> None:
         # Ray's worker processes start their own sessions: find them by parentage before their raylet goes
         family = [pid for p in self.procs for pid in _descendants(p.pid)]
-        for p in reversed(self.procs):  # worker nodes first, then the head
+        for p in self.procs:  # all nodes at once: each `ray start --block` stops its own processes
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGTERM)
-                try:
-                    p.wait(5)
-                except subprocess.TimeoutExpired:
-                    pass
+        deadline = time.monotonic() + 5
+        for p in self.procs:
+            try:
+                p.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
             try:  # raylet, GCS and workers share the group: none may outlive the test
                 os.killpg(p.pid, signal.SIGKILL)
             except ProcessLookupError:
