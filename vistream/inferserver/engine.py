@@ -23,7 +23,8 @@ from vistream.meta import BatchMeta, FrameMeta, MetaType
 class InferServerEngine:
     """DeepStream ``nvinferserver`` semantics on NumPy frames and a :class:`~vistream.meta.BatchMeta`.
 
-    ``InferServerEngine(config, overrides=None, *, threads=None, backend=None, shared_memory="auto")``:
+    ``InferServerEngine(config, overrides=None, *, threads=None, backend=None, shared_memory="auto",
+    server_timeout=10.0)``:
     ``config`` is an nvinferserver config path (protobuf text) or an :class:`InferServerConfig`; ``overrides``
     are element properties (``unique-id``, ``process-mode``, ``infer-on-gie-id``, ``infer-on-class-ids``,
     ``batch-size``, ``interval``). The model comes from ``backend { triton { ... } }``:
@@ -33,8 +34,11 @@ class InferServerEngine:
     - ``grpc { url: "host:port" }`` (or ``"http://host:port"``): requests go to a Triton Inference Server
       (:class:`~vistream.inferserver.triton.TritonClientBackend`, async requests, shared memory on the same host).
 
-    ``server_timeout``: seconds to wait for the server to report the model ready. ``backend`` replaces both with a ready :class:`~vistream.infer.backends.Backend`. Pre-processing, output
-    decoding, clustering and the metadata written are nvinfer's (:class:`~vistream.infer.InferEngine`), so
+    ``threads``: ONNX Runtime threads of the in-process backend (default 2); ``shared_memory``: ``auto`` |
+    ``system`` | ``none`` (Triton transport); ``server_timeout``: seconds to wait for the server to report the
+    model ready. ``backend`` replaces both with a ready :class:`~vistream.infer.backends.Backend`.
+
+    Pre-processing, output decoding, clustering and the metadata written are nvinfer's (:class:`~vistream.infer.InferEngine`), so
     ``process(frames, batch_meta)`` attaches exactly what ``nvinfer`` with the equivalent key file would:
     ``frames[i]`` is the RGB uint8 image of ``frame_meta.batch_id == i``; returns the number of images run.
     ``extra { custom_process_funcion: "name" }`` with ``custom_lib { path: "file.py" }`` (or
