@@ -12,6 +12,7 @@ COMMANDS = {
     "app": ("vistream.app.runner", "Run a deepstream-app configuration file"),
     "bench": ("vistream.tools.bench", "Measure a pipeline: FPS, per-element time, latency, CPU, memory"),
     "serve": ("vistream.server.cli", "Serve pipelines with a REST API, Prometheus metrics and a web dashboard"),
+    "cluster": ("vistream.cluster.cli", "Run deepstream-app configs over a Ray cluster"),
     "eval-mot": ("vistream.track.evaluate", "Score trackers on MOTChallenge detections and ground truth"),
 }
 

@@ -57,7 +57,7 @@ def test_single_source_sample_values():
     assert (mux.batch_size, mux.batched_push_timeout, mux.width, mux.height, mux.enable_padding, mux.live_source) == (
         1, 40000, 800, 450, False, False)
     pg = cfg.primary_gie
-    assert pg.is_primary and pg.gie_unique_id == 1 and pg.config_file == REPO / "samples/configs/pgie_yolox_nano.txt"
+    assert pg.is_primary and pg.gie_unique_id == 1 and pg.config_file == REPO / "samples/configs/config_infer_primary_yoloX.txt"
     assert pg.bbox_border_colors[0].rgba255() == (255, 0, 0, 255)
     assert pg.bbox_border_colors[2].rgba255() == (0, 255, 255, 255)
     assert cfg.tracker.ll_lib_file == "libnvds_nvmultiobjecttracker.so"

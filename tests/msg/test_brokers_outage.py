@@ -57,7 +57,7 @@ def run_outage(protocol: str, server, tmp_path, report: dict) -> None:
         pub.hold.clear()
         # a broker that boots slowly (RabbitMQ, ~10 s) is unreachable while it boots: start it early enough
         # that the outage still lasts OUTAGE_S, not OUTAGE_S plus its boot time
-        time.sleep(max(3.0, OUTAGE_S - 0.3 * server.boot_s))
+        time.sleep(max(3.0, OUTAGE_S + 0.2 - 0.3 * server.boot_s))
         during = dict(broker.stats.as_dict())
         server.start()
         downtime = time.monotonic() - t0

@@ -428,7 +428,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vistream app", description="Run a deepstream-app configuration file.")
     parser.add_argument("-c", "--cfg-file", required=True, help="deepstream-app config file")
     parser.add_argument("--timeout", type=float, default=None, help="stop with an error after this many seconds")
+    parser.add_argument("--ray", metavar="ADDRESS", help="spread the sources over pipeline workers on a Ray cluster "
+                        "(an address, or 'auto'); see docs/cluster.md")
     args = parser.parse_args(argv)
+    if args.ray:
+        from vistream.cluster.manager import run_app_on_ray
+
+        try:
+            return run_app_on_ray(args.cfg_file, args.ray, timeout=args.timeout)
+        except (ValueError, VistreamError, OSError) as e:
+            print(f"ERROR: {e}", file=sys.stderr)
+            return 1
     try:
         cfg = load_app_config(args.cfg_file)
         return run_app(cfg, timeout=args.timeout)

@@ -13,6 +13,7 @@ from vistream.elements import (  # noqa: F401
     filesrc,
     imagesrc,
     infer,
+    inferserver,
     msg,
     mux,
     osd,

@@ -18,7 +18,14 @@ from vistream.core.element import Element, register
 from vistream.core.errors import ElementError, PropertyError
 from vistream.core.pad import Pad, PadDirection, PadPresence, PadTemplate
 from vistream.core.props import Property
-from vistream.elements.video import buffer_format, canonical_format, check_format, convert_color, frame_size
+from vistream.elements.video import (
+    buffer_format,
+    canonical_format,
+    check_format,
+    convert_color,
+    download_buffer,
+    frame_size,
+)
 from vistream.meta import BatchMeta, DisplayMeta, FrameMeta, ObjectMeta, RectParams, TextParams
 
 FLIP_METHODS = [
@@ -396,6 +403,7 @@ class NvVideoConvert(Element):
                               parse_crop(pr["dest-crop"], self.name, "dest-crop"), pr["flip-method"], interp)
 
     def chain(self, pad: Pad, buffer: Buffer) -> FlowReturn:
+        download_buffer(buffer)  # a GPU batch is drawn/converted on a host copy
         caps = buffer.caps
         if caps is not None and caps.media_type != "video/x-raw":
             raise ElementError(f"nvvideoconvert converts raw video, got {caps.media_type}")

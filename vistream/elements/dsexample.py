@@ -24,7 +24,7 @@ from vistream.core.element import Element, register
 from vistream.core.errors import ElementError
 from vistream.core.pad import Pad, PadDirection, PadPresence, PadTemplate
 from vistream.core.props import Property
-from vistream.elements.video import buffer_format, convert_color
+from vistream.elements.video import buffer_format, convert_color, download_buffer
 from vistream.meta import (
     BaseMeta,
     BatchMeta,
@@ -231,6 +231,7 @@ class DsExampleElement(Element):
     )
 
     def chain(self, pad: Pad, buffer: Buffer) -> FlowReturn:
+        download_buffer(buffer)  # a GPU batch is drawn/converted on a host copy
         pr = self._props
         core = DsExample(pr["full-frame"], pr["blur-objects"], pr["processing-width"], pr["processing-height"],
                          pr["unique-id"])

@@ -12,7 +12,7 @@ from vistream.core.errors import ElementError
 from vistream.core.pad import Pad, PadDirection, PadPresence, PadTemplate
 from vistream.core.props import Property
 from vistream.elements.draw import PACKED_FORMATS, Painter
-from vistream.elements.video import buffer_format, convert_color
+from vistream.elements.video import buffer_format, convert_color, download_buffer
 from vistream.meta import BatchMeta, ColorParams, FontParams, FrameMeta, TextParams
 
 MASK_ALPHA = 0.5  # instance masks are blended at this opacity in the object's border colour
@@ -172,6 +172,7 @@ class NvDsOsd(Element):
         return OsdRenderer(pr["display-text"], pr["display-bbox"], pr["display-mask"], clock)
 
     def chain(self, pad: Pad, buffer: Buffer) -> FlowReturn:
+        download_buffer(buffer)  # a GPU batch is drawn/converted on a host copy
         caps = buffer.caps
         if caps is not None and caps.media_type != "video/x-raw":
             raise ElementError(f"nvdsosd draws on raw video, got {caps.media_type}")

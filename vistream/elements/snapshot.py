@@ -17,7 +17,7 @@ from vistream.core.errors import ElementError, PropertyError
 from vistream.core.pad import Pad, PadDirection, PadPresence, PadTemplate
 from vistream.core.props import Property
 from vistream.elements.basesink import BaseSink
-from vistream.elements.video import buffer_format, canonical_format, convert_color
+from vistream.elements.video import buffer_format, canonical_format, convert_color, download_buffer
 
 _PATTERN = re.compile(r"%(?:%|[-+ 0#]*\d*(?:\.\d+)?[diuxXo])")
 # cv2.imencode extensions (lower case) and their media types
@@ -93,6 +93,7 @@ class _ImageEncoder(Element):
         raise NotImplementedError
 
     def chain(self, pad: Pad, buffer: Buffer) -> FlowReturn:
+        download_buffer(buffer)  # a GPU batch is drawn/converted on a host copy
         caps = buffer.caps
         if caps is not None and caps.media_type != "video/x-raw":
             raise ElementError(f"{self.FACTORY} encodes raw video, got {caps.media_type}")
@@ -159,6 +160,7 @@ class PngEnc(_ImageEncoder):
         return encode_image(frame, fmt, ".png", compression=self._props["compression-level"])
 
     def chain(self, pad: Pad, buffer: Buffer) -> FlowReturn:
+        download_buffer(buffer)  # a GPU batch is drawn/converted on a host copy
         ret = super().chain(pad, buffer)
         if self._props["snapshot"] and ret == FlowReturn.OK:
             self._send_eos_once()

@@ -170,6 +170,8 @@ class NvStreamMux(Element):
             self._cond.notify_all()
             limit = max(2, 2 * self._quota())
             if self._props["live-source"]:
+                # a little slack for scheduling jitter; beyond it frames are late and dropped
+                limit = max(4, 3 * self._quota())
                 while len(st.frames) > limit:  # live: never let a source fall behind, drop its oldest frames
                     st.frames.popleft()
                     st.dropped += 1

@@ -15,7 +15,7 @@ from vistream.core.pad import Pad, PadDirection, PadPresence, PadTemplate
 from vistream.core.props import Property
 from vistream.elements.convert import COMPUTE_HW, CV_INTERPOLATION, INTERPOLATION_METHODS, remap_frame_meta
 from vistream.elements.draw import PACKED_FORMATS
-from vistream.elements.video import buffer_format, convert_color, frame_size
+from vistream.elements.video import buffer_format, convert_color, download_buffer, frame_size
 from vistream.meta import BatchMeta, FrameMeta
 
 
@@ -153,6 +153,7 @@ class NvMultiStreamTiler(Element):
         return self._tiler
 
     def chain(self, pad: Pad, buffer: Buffer) -> FlowReturn:
+        download_buffer(buffer)  # a GPU batch is drawn/converted on a host copy
         caps = buffer.caps
         if caps is not None and caps.media_type != "video/x-raw":
             raise ElementError(f"nvmultistreamtiler composites raw video, got {caps.media_type}")
