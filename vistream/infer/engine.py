@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections import deque
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -138,7 +139,13 @@ class InferEngine:
         self._setup_outputs()
         self.preprocess = Preprocessor(cfg, self.net.width, self.net.height, self.net.channels, self.nhwc)
         # Overlap inference with pre/post-processing when a batch needs several model calls (fixed batch 1).
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix=f"nvinfer-{self.unique_id}") if (
+        # Fixed-batch models run a batch as model-sized slices: up to `concurrency` of them at once (one
+        # single-threaded run per core beats one multi-threaded run for small models), while this thread
+        # prepares the next slices and decodes finished ones.
+        self._concurrency = int(getattr(self.backend, "concurrency", 1))
+        self._infer_slice = (getattr(self.backend, "infer_single_thread", self.backend.infer)
+                             if self._concurrency > 1 else self.backend.infer)
+        self._pool = ThreadPoolExecutor(self._concurrency, thread_name_prefix=f"nvinfer-{self.unique_id}") if (
             overlap and self.backend.max_batch and self.backend.max_batch < cfg.batch_size) else None
         self._frames_seen: dict[int, int] = {}
         self._cache: dict[tuple[int, int], _CacheEntry] = {}
@@ -271,6 +278,9 @@ class InferEngine:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
+        close = getattr(self.backend, "close", None)
+        if close is not None:
+            close()
 
     def __enter__(self) -> InferEngine:
         return self
@@ -360,18 +370,16 @@ class InferEngine:
         slice k+1 and decodes slice k-1 (ONNX Runtime, OpenCV and NumPy release the GIL)."""
         self.preprocess.reserve(len(imgs))
         out: list[InferResult] = []
-        pending = None
+        pending: deque = deque()
         for s0 in range(0, len(imgs), step):
             batch, tfs = self.preprocess(imgs[s0:s0 + step], rois[s0:s0 + step] if rois is not None else None, start=s0)
-            if pending is not None:
-                fut, prev_tfs = pending
-                outputs = fut.result()
-                pending = (self._pool.submit(self.backend.infer, batch), tfs)
-                out.extend(self._postprocess_all(outputs, prev_tfs))
-            else:
-                pending = (self._pool.submit(self.backend.infer, batch), tfs)
-        fut, prev_tfs = pending
-        out.extend(self._postprocess_all(fut.result(), prev_tfs))
+            pending.append((self._pool.submit(self._infer_slice, batch), tfs))
+            if len(pending) > self._concurrency:  # keep every worker busy; decode the oldest result meanwhile
+                fut, prev_tfs = pending.popleft()
+                out.extend(self._postprocess_all(fut.result(), prev_tfs))
+        while pending:
+            fut, prev_tfs = pending.popleft()
+            out.extend(self._postprocess_all(fut.result(), prev_tfs))
         return out
 
     def _postprocess_all(self, outputs: dict[str, np.ndarray], transforms: list[Transform]) -> list[InferResult]:
