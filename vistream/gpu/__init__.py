@@ -42,9 +42,20 @@ def device_mode() -> str:
     raise GpuUnavailableError(f"{ENV}={v!r}: expected cpu, gpu or auto")
 
 
+def _nvidia_driver_present() -> bool:
+    """A cheap check before importing PyTorch (seconds): is an NVIDIA driver loaded on this machine?"""
+    if os.path.exists("/proc/driver/nvidia/version") or os.path.exists("/dev/nvidiactl"):
+        return True
+    import ctypes.util
+
+    return ctypes.util.find_library("cuda") is not None
+
+
 @functools.cache
 def _probe_torch() -> str | None:
     """None when torch with a CUDA device imports, else the reason it does not."""
+    if not _nvidia_driver_present():
+        return "no NVIDIA driver on this machine"
     try:
         torch = importlib.import_module("torch")
     except ImportError as e:
