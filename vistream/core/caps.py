@@ -132,7 +132,14 @@ class Caps:
         return True
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Caps) and str(self) == str(other)
+        if self is other:
+            return True
+        if not isinstance(other, Caps):
+            return False
+        if self.media_type != other.media_type or self.features != other.features:
+            return False
+        public = {k: v for k, v in self.fields.items() if not k.startswith("_")}
+        return public == {k: v for k, v in other.fields.items() if not k.startswith("_")}
 
     def __hash__(self) -> int:
         return hash(str(self))

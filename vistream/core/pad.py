@@ -228,7 +228,7 @@ class Pad:
         return Caps.from_string(self.template.caps.split(";")[0])
 
     def _set_caps(self, caps: Caps) -> None:
-        changed = self.caps is None or str(caps) != str(self.caps)
+        changed = self.caps is None or caps != self.caps
         self.caps = caps
         if changed:
             self.parent._notify_caps(self, caps)

@@ -178,6 +178,7 @@ class NvV4l2Decoder(Element):
             self._dec_caps_key = key
             self._fmt = self._out_format()
             self._in_caps = caps
+            self._caps_cache: dict[tuple[int, int], object] = {}
         if self._props["skip-frames"] == 2 and buffer.flags:
             return FlowReturn.OK
         return self._emit(self._decoder.decode(buffer.data))
@@ -195,7 +196,10 @@ class NvV4l2Decoder(Element):
             arr = frame.to_ndarray(format=AV_FORMATS[self._fmt])
             if arr.ndim == 2 and self._fmt not in ("NV12", "I420", "GRAY8"):
                 arr = arr[..., None]
-            caps = video_caps(self._fmt, frame.width, frame.height, dec.framerate / max(1, drop))
+            caps = self._caps_cache.get((frame.width, frame.height))
+            if caps is None:  # one caps object per size: downstream pads compare caps by identity first
+                caps = video_caps(self._fmt, frame.width, frame.height, dec.framerate / max(1, drop))
+                self._caps_cache[(frame.width, frame.height)] = caps
             out = Buffer(arr[None], pts=pts, duration=dec.duration * max(1, drop), caps=caps,
                          frame_num=dec.frames_out - 1)
             out.extra["t_decoded"] = time.monotonic()

@@ -133,6 +133,7 @@ class NvStreamMux(Element):
             st.eos = st.eos_announced = False
             st.frame_num = st.dropped = st.pushed = 0
         self.batches = 0
+        self._caps_cache: dict = {}
         self._thread = threading.Thread(target=self._loop, name=f"vistream:{self.name}", daemon=True)
 
     def _deactivate(self) -> None:
@@ -304,26 +305,43 @@ class NvStreamMux(Element):
         out_w, out_h = self._props["width"], self._props["height"]
         pad_mode = self._props["enable-padding"]
         interp = _INTERP[self._props["interpolation-method"]]
-        frames, metas = [], []
         fmt = buffer_format(batch[0][1].caps)
+        planar = fmt in ("NV12", "I420")
+        sizes = [frame_size(fr.data, fmt) for _, fr, _ in batch]
+        targets = [((out_w or w), (out_h or h)) for w, h in sizes]
+        shapes = {fr.data.shape[2:] for _, fr, _ in batch}
+        # One (B, H, W, C) array filled in place: each frame is scaled (or copied) straight into its slot.
+        out = None
+        if len(set(targets)) == 1 and len(shapes) == 1 and not planar:
+            tw, th = targets[0]
+            out = np.empty((len(batch), th, tw) + next(iter(shapes)), np.uint8)
+        frames = []
+        metas = []
         attach_ts = self._props["attach-sys-ts"]
         now_ns = time.time_ns()
         first_pts = -1
         for i, (st, fr, num) in enumerate(batch):
             img = fr.data
-            w, h = frame_size(img, fmt)
-            tw, th = (out_w or w), (out_h or h)
+            (w, h), (tw, th) = sizes[i], targets[i]
+            dst = out[i] if out is not None else None
             if (tw, th) != (w, h):
-                if fmt in ("NV12", "I420"):
+                if planar:
                     raise ElementError("scaling NV12/I420 frames is not supported on the CPU path: decode to RGB",
                                        self.name)
                 if pad_mode:
                     _, nw, nh, x0, y0 = letterbox_params(w, h, tw, th, symmetric=False)
-                    canvas = np.zeros((th, tw) + img.shape[2:], img.dtype)
-                    canvas[y0:y0 + nh, x0:x0 + nw] = cv2.resize(img, (nw, nh), interpolation=interp)
+                    canvas = dst if dst is not None else np.empty((th, tw) + img.shape[2:], img.dtype)
+                    canvas[:] = 0
+                    cv2.resize(img, (nw, nh), dst=canvas[y0:y0 + nh, x0:x0 + nw], interpolation=interp)
                     img = canvas
+                elif dst is not None:
+                    cv2.resize(img, (tw, th), dst=dst, interpolation=interp)
+                    img = dst
                 else:
                     img = cv2.resize(img, (tw, th), interpolation=interp)
+            elif dst is not None:
+                dst[...] = img
+                img = dst
             elif not img.flags.writeable:
                 img = img.copy()
             frames.append(img)
@@ -335,15 +353,19 @@ class NvStreamMux(Element):
                 source_frame_width=w, source_frame_height=h, pipeline_width=tw, pipeline_height=th,
                 ingest_time=fr.produced,
             ))
-        data = stack_frames(frames)
+        data = out if out is not None else stack_frames(frames)
         self.batches += 1
         bm = BatchMeta(max_frames_in_batch=self._props["batch-size"], frame_meta_list=metas)
         h0, w0 = frames[0].shape[:2]
         caps = batch[0][1].caps
         features = caps.features if caps is not None else ()
         fr = caps.get("framerate") if caps is not None else None
-        out_caps = video_caps(fmt, w0 if fmt not in ("NV12", "I420") else w0, h0 if fmt not in ("NV12", "I420") else h0 * 2 // 3,
-                              fr, features, **{"batch-size": self._props["batch-size"]})
+        key = (fmt, w0, h0, features, fr)
+        out_caps = self._caps_cache.get(key)
+        if out_caps is None:  # one caps object per format and size: pads compare caps by identity first
+            out_caps = video_caps(fmt, w0, h0 * 2 // 3 if planar else h0, fr, features,
+                                  **{"batch-size": self._props["batch-size"]})
+            self._caps_cache[key] = out_caps
         return Buffer(data, pts=first_pts, caps=out_caps, batch_meta=bm, frame_num=self.batches - 1)
 
     def _make_gpu_buffer(self, batch: list[tuple[_SourceState, _Frame, int]]) -> Buffer:

@@ -82,6 +82,7 @@ class UriDecodeBin(SourceElement):
         drop = self._props["drop-frame-interval"]
         pts_offset, frame_num, last_end = 0, 0, 0
         attempts = 0
+        caps_cache: dict = {}
         while True:
             try:
                 container, stream = self._open(location, local)
@@ -103,7 +104,10 @@ class UriDecodeBin(SourceElement):
                         if drop > 1 and (dec.frames_out - 1) % drop != 0:
                             continue
                         arr = frame.to_ndarray(format=AV_FORMATS[fmt])
-                        out_caps = video_caps(fmt, frame.width, frame.height, dec.framerate / max(1, drop))
+                        out_caps = caps_cache.get((frame.width, frame.height))
+                        if out_caps is None:
+                            out_caps = video_caps(fmt, frame.width, frame.height, dec.framerate / max(1, drop))
+                            caps_cache[(frame.width, frame.height)] = out_caps
                         last_end = pts + dec.duration
                         out = Buffer(arr[None], pts=pts, duration=dec.duration * max(1, drop), caps=out_caps,
                                      frame_num=frame_num)

@@ -65,17 +65,19 @@ class BenchResult:
 
 
 def scenario_description(scenario: str, clips: list[str], infer_config: str, tracker_config: str,
-                         width: int = 0, height: int = 0, output: str | None = None) -> str:
-    """A launch string for a built-in scenario on the given clips (one stream per clip)."""
+                         width: int = 0, height: int = 0, output: str | None = None, batch: int | None = None) -> str:
+    """A launch string for a built-in scenario on the given clips (one stream per clip); ``batch`` is the
+    muxer's and detector's batch size (default: one frame per stream)."""
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r} (choose from {', '.join(SCENARIOS)})")
     n = len(clips)
+    b = batch or n
     srcs = " ".join(f"filesrc location={c} ! qtdemux ! h264parse ! nvv4l2decoder ! m.sink_{i}" for i, c in enumerate(clips))
     size = f" width={width} height={height}" if width and height else ""
-    desc = f"{srcs} nvstreammux name=m batch-size={n}{size}"
+    desc = f"{srcs} nvstreammux name=m batch-size={b}{size}"
     if scenario == "decode":
         return desc + " ! fakesink name=benchsink"
-    desc += f" ! nvinfer config-file-path={infer_config} batch-size={n}"
+    desc += f" ! nvinfer config-file-path={infer_config} batch-size={b}"
     if scenario == "detect":
         return desc + " ! fakesink name=benchsink"
     desc += f" ! nvtracker ll-config-file={tracker_config}"
@@ -186,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--launch", help="a launch string to measure instead of a scenario")
     group.add_argument("-c", "--app-config", help="a deepstream-app config to measure instead of a scenario")
     parser.add_argument("--streams", type=int, default=1, help="copies of the clip (scenarios)")
+    parser.add_argument("--batch", type=int, default=0, help="muxer/detector batch size (default: one per stream)")
     parser.add_argument("--clip", help="input clip (default: the traffic sample)")
     parser.add_argument("--width", type=int, default=0)
     parser.add_argument("--height", type=int, default=0)
@@ -207,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
             cfgs = _samples() / "configs"
             desc = scenario_description(args.scenario, [clip] * args.streams,
                                         str(cfgs / "config_infer_primary_yoloX.txt"),
-                                        str(cfgs / "tracker" / "config_tracker_IOU.yml"), args.width, args.height)
+                                        str(cfgs / "tracker" / "config_tracker_IOU.yml"), args.width, args.height,
+                                        batch=args.batch or None)
             pipeline, name = parse_launch(desc), args.scenario
         result = run_bench(pipeline, name, progress=not args.no_progress and sys.stderr.isatty() and not args.json,
                            timeout=args.timeout)
