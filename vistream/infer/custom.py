@@ -44,27 +44,31 @@ def load_parser(cfg: InferConfig, func_key: str) -> Callable:
     if lib.endswith(".so") or ".so." in Path(lib).name:
         raise ConfigError(f"{cfg.where('custom-lib-path')}: {Path(lib).name} is a C/C++ shared library; vistream "
                           "loads parsers written in Python: give a .py file or a module name")
-    try:
-        if lib.endswith(".py") or "/" in lib or "\\" in lib:
-            path = Path(lib)
-            if not path.is_file():
-                raise ConfigError(f"{cfg.where('custom-lib-path')}: parser file not found: {path}")
-            mod_name = f"vistream_custom_parser_{abs(hash(str(path.resolve())))}"
-            spec = importlib.util.spec_from_file_location(mod_name, path)
-            module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-            sys.modules[mod_name] = module
-            spec.loader.exec_module(module)  # type: ignore[union-attr]
-        else:
-            module = importlib.import_module(lib)
-    except ConfigError:
-        raise
-    except Exception as e:
-        raise ConfigError(f"{cfg.where('custom-lib-path')}: cannot load parser module {lib}: "
-                          f"{type(e).__name__}: {e}") from None
+    module = import_python_module(lib, cfg.where('custom-lib-path'), "parser")
     func = getattr(module, name, None)
     if not callable(func):
         raise ConfigError(f"{where}: {lib} has no function '{name}'")
     return func
+
+
+def import_python_module(lib: str, where: str, what: str = "module"):
+    """Import ``lib``: a ``.py`` file path or an importable module name; errors name ``where`` (file:line)."""
+    try:
+        if lib.endswith(".py") or "/" in lib or "\\" in lib:
+            path = Path(lib)
+            if not path.is_file():
+                raise ConfigError(f"{where}: {what} file not found: {path}")
+            mod_name = f"vistream_custom_{what}_{abs(hash(str(path.resolve())))}"
+            spec = importlib.util.spec_from_file_location(mod_name, path)
+            module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+            sys.modules[mod_name] = module
+            spec.loader.exec_module(module)  # type: ignore[union-attr]
+            return module
+        return importlib.import_module(lib)
+    except ConfigError:
+        raise
+    except Exception as e:
+        raise ConfigError(f"{where}: cannot load {what} module {lib}: {type(e).__name__}: {e}") from None
 
 
 def detections_from_custom(result) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

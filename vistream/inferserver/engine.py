@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from vistream.infer.config import ConfigError
+from vistream.infer.custom import import_python_module
 from vistream.infer.engine import InferEngine
 from vistream.infer.types import InferTensorMeta
 from vistream.inferserver.config import InferServerConfig, load_inferserver_config
@@ -146,23 +144,7 @@ def _load_processor(cfg: InferServerConfig) -> Callable:
     if lib.endswith(".so"):
         raise ConfigError(f"{cfg.where('infer_config.custom_lib.path')}: {Path(lib).name} is a C++ library; "
                           "vistream loads custom processors written in Python (.py file or module)")
-    try:
-        if lib.endswith(".py") or "/" in lib:
-            path = Path(lib)
-            if not path.is_file():
-                raise ConfigError(f"{cfg.where('infer_config.custom_lib.path')}: file not found: {path}")
-            mod_name = f"vistream_custom_process_{abs(hash(str(path.resolve())))}"
-            spec = importlib.util.spec_from_file_location(mod_name, path)
-            module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-            sys.modules[mod_name] = module
-            spec.loader.exec_module(module)  # type: ignore[union-attr]
-        else:
-            module = importlib.import_module(lib)
-    except ConfigError:
-        raise
-    except Exception as e:
-        raise ConfigError(f"{cfg.where('infer_config.custom_lib.path')}: cannot load {lib}: "
-                          f"{type(e).__name__}: {e}") from None
+    module = import_python_module(lib, cfg.where('infer_config.custom_lib.path'), "processor")
     factory = getattr(module, name, None)
     if not callable(factory):
         raise ConfigError(f"{where}: {lib} has no function '{name}'")
