@@ -96,7 +96,9 @@ def test_two_sources_tiled_into_one_file(tmp_path):
     assert "FPS 0: 48 frames" in buf.getvalue() and "FPS 1: 48 frames" in buf.getvalue()
     with av.open(str(out)) as c:
         frames = list(c.decode(video=0))
-    assert len(frames) == 48 and (frames[0].width, frames[0].height) == (640, 180)
+    # one tiled frame per batch: 48 when every batch has both sources, more when batched-push-timeout pushed
+    # partial batches (a source late by over 40 ms on a loaded machine), as DeepStream's tiler does
+    assert 48 <= len(frames) <= 96 and (frames[0].width, frames[0].height) == (640, 180)
 
 
 def test_without_tiler_each_sink_gets_its_source(tmp_path):

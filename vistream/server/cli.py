@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--token", help="bearer token for mutating endpoints (default: $VISTREAM_API_TOKEN)")
     ap.add_argument("--cors-origin", action="append", default=[], help="allow this browser origin (CORS)")
     ap.add_argument("--log-level", default="warning", help="uvicorn log level")
+    ap.add_argument("--ray", metavar="ADDRESS", help="run the config's sources on pipeline workers of this Ray "
+                    "cluster ('auto' or host:port; needs -c); see docs/cluster.md")
     return ap
 
 
@@ -72,6 +74,19 @@ def make_manager(args: argparse.Namespace):
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``vistream serve``; returns the exit status."""
     args = build_parser().parse_args(argv)
+    if args.ray:
+        if not args.config:
+            print("ERROR: --ray needs -c CONFIG (a deepstream-app config whose pipeline the workers run)",
+                  file=sys.stderr)
+            return 2
+        from vistream.server.cluster_app import serve_cluster
+
+        try:
+            return serve_cluster(args.config, args.ray, args.host or "127.0.0.1", args.port or 9000,
+                                 args.token or os.environ.get("VISTREAM_API_TOKEN"), args.log_level)
+        except (VistreamError, ValueError, OSError, RuntimeError) as e:
+            print(f"ERROR: {e}", file=sys.stderr)
+            return 1
     try:
         import uvicorn
 
