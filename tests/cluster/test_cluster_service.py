@@ -47,9 +47,35 @@ def test_rest_api_places_streams_and_aggregates_metrics(tmp_path):
                 assert 'vistream_cluster_stream_frames_total{stream="cam1"' in text
                 assert "vistream_cluster_workers_alive 2" in text and "vistream_cluster_nodes 2" in text
                 assert client.get("/api/v1/health").json()["workers_alive"] == 2
+                _dashboard_shows(create_cluster_app(cm, token="secret", poller=poller), streams)
                 assert client.post("/api/v1/stream/remove", json={"key": "nope"}, headers=auth).status_code == 404
                 assert client.post("/api/v1/stream/remove", json={"key": "cam1"}, headers=auth).json() == {
                     "removed": "cam1"}
                 assert "cam1" not in client.get("/api/v1/streams").json()["streams"]
             finally:
                 poller.stop()
+
+
+def _dashboard_shows(app, streams: dict) -> None:
+    """The cluster dashboard in headless Chromium lists every stream with its worker and node."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.server.server_helpers import LiveServer
+    from tests.server.test_dashboard import _ensure_browser
+
+    exe = _ensure_browser()
+    with LiveServer(app) as srv, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=exe, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        try:
+            page = browser.new_page()
+            page.goto(srv.url + "/")
+            page.wait_for_selector("#streams tbody tr[data-stream='cam1']", timeout=15000)
+            assert "2 worker(s) alive on 2 node(s); 2 stream(s)" in page.inner_text("#summary")
+            for key, st in streams.items():
+                row = page.inner_text(f"#streams tbody tr[data-stream='{key}']")
+                assert st["worker"] in row and (st["node_id"] or "")[:12] in row and "48" in row
+            assert page.locator("#workers tbody tr").count() == 2
+        finally:
+            browser.close()

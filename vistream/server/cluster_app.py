@@ -1,7 +1,8 @@
 """``vistream serve --ray ADDRESS -c config``: the REST API and Prometheus metrics over a Ray cluster.
 
 Sources run on pipeline workers (:class:`vistream.cluster.ClusterManager`); a source added here lands on the
-least-loaded worker, ``/api/v1/streams`` says where each stream runs, ``/metrics`` aggregates every worker.
+least-loaded worker, ``/api/v1/streams`` says where each stream runs, ``/metrics`` aggregates every worker, and
+``/`` is a dashboard of workers and streams (refreshed every second).
 Mutating endpoints need the bearer token, as in the single-machine service.
 """
 
@@ -12,11 +13,11 @@ import threading
 from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from vistream.server.app import ErrorBody
+from vistream.server.app import STATIC, ErrorBody
 
 _URI = r"^(file://|rtsps?://|https?://|/)[^\s]*$"
 
@@ -65,6 +66,10 @@ def create_cluster_app(manager: Any, token: str | None = None, poller: ClusterPo
     def check(cred: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:  # noqa: B008
         if cred is None or not secrets.compare_digest(cred.credentials, app.state.token):
             raise HTTPException(401, "missing or wrong bearer token")
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def dashboard() -> str:
+        return (STATIC / "cluster.html").read_text()
 
     @app.get("/api/v1/health", summary="Workers alive and nodes used")
     def health() -> dict:
