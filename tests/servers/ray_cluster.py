@@ -54,8 +54,9 @@ def _descendants(root: int) -> list[int]:
 class RayCluster:
     """``nodes`` Ray nodes (the first is the head) with ``cpus_per_node`` CPUs each."""
 
-    def __init__(self, nodes: int = 2, cpus_per_node: int = 1) -> None:
+    def __init__(self, nodes: int = 2, cpus_per_node: int = 1, env: dict | None = None) -> None:
         self.nodes, self.cpus = nodes, cpus_per_node
+        self.extra_env = dict(env or {})
         self.port = 0
         self.procs: list[subprocess.Popen] = []
         self.logs: list[Path] = []
@@ -69,6 +70,7 @@ class RayCluster:
         env = dict(os.environ)
         # Ray refuses several nodes on one host unless told; everything stays on 127.0.0.1
         env.update(RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="1", RAY_USAGE_STATS_ENABLED="0")
+        env.update(self.extra_env)
         return env
 
     def _spawn(self, args: list[str], name: str) -> subprocess.Popen:
@@ -115,8 +117,15 @@ class RayCluster:
         raise TimeoutError(f"Ray cluster did not reach {n} nodes within {timeout:.0f} s")
 
     def stop_node(self, i: int) -> None:
+        """Lose node ``i``: SIGKILL its raylet and every process it started (workers run in sessions of
+        their own, so the process group alone would leave them running)."""
         p = self.procs[i]
         if p.poll() is None:
+            for pid in _descendants(p.pid):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             try:
                 os.killpg(p.pid, signal.SIGKILL)  # a lost node: no clean shutdown
             except ProcessLookupError:
