@@ -167,7 +167,18 @@ class ClusterManager:
                     scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False),
                 ).remote(wid, self.app_config, self.spool_dir, max_fps=self.max_fps)
                 new.append(_Worker(wid, node["NodeID"], handle))
-        for w, info in zip(new, ray.get([w.handle.info.remote() for w in new], timeout=120), strict=True):
+        from ray.exceptions import RayActorError
+
+        refs = [w.handle.info.remote() for w in new]
+        for w, ref in zip(new, refs, strict=True):
+            try:
+                info = ray.get(ref, timeout=120)
+            except RayActorError as e:
+                # A node that is going away can still be listed alive for a moment: the worker placed there
+                # dies at once. Skip it; the next poll places again on the nodes that remain.
+                self.events.append(f"worker {w.worker_id} could not start on node {w.node_id[:12]}: "
+                                   f"{type(e).__name__}")
+                continue
             w.info = info
             self.workers[w.worker_id] = w
             self.events.append(f"worker {w.worker_id} started on node {w.node_id[:12]} (pid {info['pid']})")
