@@ -18,9 +18,7 @@ from vistream.elements.media import (
     LOCATION_CAPS,
     MEDIA_CODEC,
     FileRef,
-    encoded_caps,
-    open_video,
-    packet_buffers,
+    file_packets,
 )
 from vistream.elements.video import AV_FORMATS, FORMATS, video_caps
 
@@ -152,15 +150,12 @@ class NvV4l2Decoder(Element):
 
     def chain(self, pad: Pad, buffer: Buffer) -> FlowReturn:
         if isinstance(buffer.data, FileRef):  # forgiving: filesrc ! nvv4l2decoder demuxes as decodebin would
-            container, stream = open_video(buffer.data.path, self.name)
-            try:
-                caps = encoded_caps(stream)
-                for pkt in packet_buffers(container, stream, caps, self):
-                    ret = self._decode_buffer(pkt)
-                    if ret != FlowReturn.OK:
-                        return ret
-            finally:
-                container.close()
+            packets = file_packets(buffer.data.path, self)
+            for pkt in packets:
+                ret = self._decode_buffer(pkt)
+                if ret != FlowReturn.OK:
+                    packets.close()
+                    return ret
             return FlowReturn.OK
         return self._decode_buffer(buffer)
 

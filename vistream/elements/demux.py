@@ -17,9 +17,7 @@ from vistream.elements.media import (
     ENCODED_CAPS,
     LOCATION_CAPS,
     FileRef,
-    encoded_caps,
-    open_video,
-    packet_buffers,
+    file_packets,
 )
 
 
@@ -44,16 +42,12 @@ class _Demuxer(Element):
     def chain(self, pad: Pad, buffer: Buffer) -> FlowReturn:
         if not isinstance(buffer.data, FileRef):
             return self.push(buffer)  # already demuxed packets: pass through
-        container, stream = open_video(buffer.data.path, self.name, self.FORMAT)
-        self.stream_opened(stream)
-        try:
-            caps = encoded_caps(stream, self.default_framerate())
-            for out in packet_buffers(container, stream, caps, self):
-                ret = self.push(out)
-                if ret != FlowReturn.OK:
-                    return ret
-        finally:
-            container.close()
+        packets = file_packets(buffer.data.path, self, self.FORMAT, self.default_framerate(), self.stream_opened)
+        for out in packets:
+            ret = self.push(out)
+            if ret != FlowReturn.OK:
+                packets.close()
+                return ret
         return FlowReturn.OK
 
     def stream_opened(self, stream) -> None:

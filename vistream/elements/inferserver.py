@@ -75,7 +75,7 @@ class NvInferServer(Element):
         return self.push(buffer)
 
     def handle_event(self, pad: Pad, event: Event) -> bool:
-        if event.type is EventType.STREAM_EOS and hasattr(self, "engine"):
+        if event.type is EventType.STREAM_EOS and getattr(self, "engine", None) is not None:
             self.engine.reset(event.data["source_id"])
         return super().handle_event(pad, event)
 

@@ -103,6 +103,19 @@ def encoded_caps(stream, default_rate: Fraction | None = None) -> Caps:
     return caps
 
 
+def file_packets(path: str, element: Any, fmt: str | None = None, default_rate: Fraction | None = None,
+                 check=None):
+    """Open ``path`` and yield its video packets as encoded buffers, closing the file at the end (or when the
+    consumer stops early). ``check(stream)`` may reject the stream before any packet flows."""
+    container, stream = open_video(path, element.name, fmt)
+    try:
+        if check is not None:
+            check(stream)
+        yield from packet_buffers(container, stream, encoded_caps(stream, default_rate), element)
+    finally:
+        container.close()
+
+
 def packet_buffers(container, stream, caps: Caps, element: Any):
     """Yield encoded buffers for each packet of ``stream`` (timestamps in ns; missing pts left unset)."""
     tb = stream.time_base
