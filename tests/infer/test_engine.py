@@ -383,3 +383,29 @@ def test_backend_choice_errors(tmp_path):
             InferEngine(_cfg_with(tmp_path, backend="onnxruntime-cuda"), threads=1)
     else:
         assert InferEngine(_cfg_with(tmp_path, backend="onnxruntime-cuda"), threads=1).decoder_name == "yolox"
+
+
+def test_submitted_batches_in_flight_give_the_same_objects_as_process():
+    imgs = frames(TRAFFIC, 100, 140, 180, 220) + frames(PEOPLE, 60, 120)
+    eng = InferEngine(PGIE, threads=2)  # batch-size 1, two single-threaded model slices at once
+    assert eng.concurrency == 2
+    ref = InferEngine(PGIE, threads=1, overlap=False)
+    assert ref.concurrency == 1
+    pending = [(eng.submit([img], bm), bm) for img in imgs for bm in [make_batch([img])]]
+    assert sum(len(p) for p, _ in pending) == len(imgs)  # every batch still in flight, none attached yet
+    assert all(not bm.frame_meta_list[0].obj_meta_list for _, bm in pending)
+    for (p, bm), img in zip(pending, imgs, strict=True):
+        assert eng.complete(p) == 1 and len(p) == 0
+        want = make_batch([img])
+        ref.process([img], want)
+        got_d, want_d = bm.frame_meta_list[0].detections(), want.frame_meta_list[0].detections()
+        assert len(got_d) == len(want_d) and np.allclose(got_d.xyxy, want_d.xyxy, atol=1e-3)
+    eng.close()
+
+
+def test_submit_runs_in_place_where_nothing_can_overlap(pgie):
+    img = frames(TRAFFIC, 100)
+    bm = make_batch(img)
+    p = pgie.submit(img, bm)  # one thread: no workers, the batch is done when submit returns
+    assert pgie.concurrency == 1 and len(p) == 0 and bm.frame_meta_list[0].obj_meta_list
+    assert pgie.complete(p) == 1

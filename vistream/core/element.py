@@ -547,7 +547,10 @@ class Element:
         q = self._queue
         assert q is not None
         sink = self.sink_pads[0] if self.sink_pads else None
+        idle = type(self).on_idle is not Element.on_idle
         while True:
+            if idle and not len(q) and self._flow_error is None:
+                self._after_chain(self._run_idle())
             try:
                 item = q.get()
             except Flushing:
@@ -555,16 +558,33 @@ class Element:
             if isinstance(item, Buffer):
                 if self._flow_error is not None:
                     continue  # drop data after a fatal error; EOS still goes through
-                ret = self._process(sink, item)  # type: ignore[arg-type]
-                if ret not in (FlowReturn.OK, FlowReturn.NOT_LINKED):
-                    self._flow_error = ret if ret != FlowReturn.FLUSHING else None
-                    if ret == FlowReturn.ERROR:
-                        self._send_eos_once()
+                self._after_chain(self._process(sink, item))  # type: ignore[arg-type]
             else:
                 pad, event = item
                 if event.type is EventType.EOS:
                     self._eos_sent = True
                 self._handle_event_safe(pad, event)
+
+    def _after_chain(self, ret: FlowReturn) -> None:
+        if ret not in (FlowReturn.OK, FlowReturn.NOT_LINKED):
+            self._flow_error = ret if ret != FlowReturn.FLUSHING else None
+            if ret == FlowReturn.ERROR:
+                self._send_eos_once()
+
+    def _run_idle(self) -> FlowReturn:
+        try:
+            return self.on_idle() or FlowReturn.OK
+        except ElementError as e:
+            self.post_error(e.message, e.debug)
+        except Exception as e:
+            self.post_error(f"{type(e).__name__}: {e}", traceback.format_exc())
+        self._flow_error = FlowReturn.ERROR
+        return FlowReturn.ERROR
+
+    def on_idle(self) -> FlowReturn:
+        """Hook for THREADED elements: called in the streaming thread when the input queue is empty, before
+        it waits for more, e.g. to finish and push work kept in flight. Returns a flow return like ``chain``."""
+        return FlowReturn.OK
 
     def downstream_caps(self, pad: Pad | None = None) -> Caps | None:
         """The caps a downstream capsfilter asks for (looking through queues and tees), or None."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import deque
+
 from vistream.core.buffer import Buffer, Event, EventType, FlowReturn
 from vistream.core.element import Element, register
 from vistream.core.errors import ElementError
@@ -72,6 +74,7 @@ class NvInfer(Element):
         except OSError as e:
             raise ElementError(f"{path}: {e}", self.name) from None
         self.frames_inferred = 0
+        self._inflight: deque = deque()  # (buffer, PendingBatch), oldest first
 
     def chain(self, pad: Pad, buffer: Buffer) -> FlowReturn:
         if buffer.batch_meta is None:
@@ -79,8 +82,28 @@ class NvInfer(Element):
         frames = rgb_frames(buffer)
         if is_gpu_data(frames) and not getattr(self.engine, "on_gpu", False):
             frames = frames.detach().cpu().numpy()  # CPU engine (forced, or a model torch cannot run)
-        self.frames_inferred += self.engine.process(frames, buffer.batch_meta)
-        return self.push(buffer)
+        # The model runs on the engine's workers while this thread takes the next batch: a batch is finished
+        # and pushed (in order) once enough later slices are queued to keep every worker busy.
+        self._inflight.append((buffer, self.engine.submit(frames, buffer.batch_meta)))
+        return self._finish(drain=False)
+
+    def _finish(self, drain: bool) -> FlowReturn:
+        workers = self.engine.concurrency if self.engine is not None else 1
+        while self._inflight:
+            buffer, pending = self._inflight[0]
+            queued_after = sum(len(p) for _, p in self._inflight) - len(pending)
+            if not drain and len(pending) and queued_after < workers:
+                break
+            self._inflight.popleft()
+            self.frames_inferred += self.engine.complete(pending)
+            ret = self.push(buffer)
+            if ret != FlowReturn.OK:
+                return ret
+        return FlowReturn.OK
+
+    def on_idle(self) -> FlowReturn:
+        # nothing queued upstream (a live source between frames, or the end): don't hold results back
+        return self._finish(drain=True) if getattr(self, "_inflight", None) else FlowReturn.OK
 
     def _gpu_engine(self) -> bool:
         """The PyTorch CUDA engine when the GPU path is available (see :mod:`vistream.gpu`)."""
@@ -95,12 +118,15 @@ class NvInfer(Element):
             engine.config.interval = int(value)
 
     def stop(self) -> None:
+        self._inflight = deque()
         engine = getattr(self, "engine", None)
         if engine is not None:
             engine.close()  # stops the engine's overlap worker thread
             self.engine = None
 
     def handle_event(self, pad: Pad, event: Event) -> bool:
+        if getattr(self, "_inflight", None) and getattr(self, "engine", None) is not None:
+            self._finish(drain=True)  # events stay in order with the buffers before them
         if event.type is EventType.STREAM_EOS and getattr(self, "engine", None) is not None:
             self.engine.reset(event.data["source_id"])
         return super().handle_event(pad, event)

@@ -80,6 +80,20 @@ class InferResult:
     raw: dict[str, np.ndarray] = field(default_factory=dict)
 
 
+class PendingBatch:
+    """A batch started by :meth:`InferEngine.submit`: its model slices still running, or already done."""
+
+    __slots__ = ("count", "slices")
+
+    def __init__(self, count: int) -> None:
+        self.count = count  # images inferred (or to be inferred) for this batch
+        self.slices: deque = deque()  # (frame metas, future, transforms, batch array), in order
+
+    def __len__(self) -> int:
+        """Model slices still to wait for."""
+        return len(self.slices)
+
+
 class InferEngine:
     """DeepStream ``nvinfer`` semantics on NumPy frames and a :class:`~vistream.meta.BatchMeta`.
 
@@ -145,8 +159,13 @@ class InferEngine:
         self._concurrency = int(getattr(self.backend, "concurrency", 1))
         self._infer_slice = (getattr(self.backend, "infer_single_thread", self.backend.infer)
                              if self._concurrency > 1 else self.backend.infer)
+        # submit()/complete() keep slices of consecutive batches in flight (batch-size=1 pipelines too): only
+        # for fixed-batch models that run several single-threaded slices at once.
+        self._async_slices = bool(overlap and self._concurrency > 1 and self.backend.max_batch)
         self._pool = ThreadPoolExecutor(self._concurrency, thread_name_prefix=f"nvinfer-{self.unique_id}") if (
-            overlap and self.backend.max_batch and self.backend.max_batch < cfg.batch_size) else None
+            self._async_slices or (overlap and self.backend.max_batch and self.backend.max_batch < cfg.batch_size)
+        ) else None
+        self._free_slices: list[np.ndarray] = []  # batch arrays of finished slices, reused by submit()
         self._frames_seen: dict[int, int] = {}
         self._cache: dict[tuple[int, int], _CacheEntry] = {}
         # One inference on a blank batch: proves the decoder fits the outputs before any stream starts.
@@ -322,6 +341,47 @@ class InferEngine:
                 n += len(chunk)
             return n
         return self._process_objects(frames, due)
+
+    @property
+    def concurrency(self) -> int:
+        """Model slices the engine runs at once (its worker threads); 1 when it does not overlap batches."""
+        return self._concurrency if self._async_slices else 1
+
+    def submit(self, frames: Sequence[np.ndarray] | np.ndarray, batch_meta: BatchMeta) -> PendingBatch:
+        """Start inferring one batch; :meth:`complete` waits for it and attaches the results.
+
+        Several batches may be in flight: pre-processing happens here, the model runs on the engine's worker
+        threads, so a caller (the nvinfer element) can submit the next batch while earlier ones run. Batches
+        must be completed in the order they were submitted. Engines or modes that cannot overlap (secondary
+        mode, dynamic-batch or GPU models) run the batch here, and :meth:`complete` only returns its count."""
+        if not (self._async_slices and self.is_primary and self._pool is not None):
+            return PendingBatch(self.process(frames, batch_meta))
+        ids = [fm.batch_id for fm in batch_meta.frame_meta_list]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"frame metas of one batch share batch_id values {ids}: each frame needs its own "
+                             "index into frames")
+        due = [fm for fm in batch_meta.frame_meta_list if self._due(fm)]
+        images = [self._frame(frames, fm) for fm in due]
+        step = self.backend.max_batch
+        pending = PendingBatch(len(due))
+        for s0 in range(0, len(images), step):
+            buf = self._free_slices.pop() if self._free_slices else self.preprocess.new_batch(step)
+            _, transforms = self.preprocess(images[s0:s0 + step], None, out=buf)
+            k = len(transforms)  # a short last slice: the padding's outputs are dropped
+            pending.slices.append((due[s0:s0 + k], self._pool.submit(self._infer_slice, buf), transforms, buf))
+        return pending
+
+    def complete(self, pending: PendingBatch) -> int:
+        """Wait for a batch from :meth:`submit`, attach its results to its frame metas; returns images run."""
+        while pending.slices:
+            fms, fut, transforms, buf = pending.slices.popleft()
+            outputs = fut.result()
+            self._free_slices.append(buf)
+            results = self._postprocess_all({k: v[:len(fms)] for k, v in outputs.items()}, transforms)
+            for fm, res in zip(fms, results, strict=True):
+                self._attach_frame(fm, res)
+                self._write_raw(res, f"source-{fm.source_id}_frame-{fm.frame_num}")
+        return pending.count
 
     def infer_arrays(self, frames: Sequence[np.ndarray] | np.ndarray) -> list[Detections | list[LabelInfo] | SegmentationMeta | InferTensorMeta | None]:
         """Full-frame inference on RGB frames without metadata; one result per frame (no interval)."""

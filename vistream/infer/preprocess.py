@@ -82,16 +82,22 @@ class Preprocessor:
             self._batch = np.zeros(shape, np.float32)
         return self._batch[:n]  # callers slice; never reallocated while a slice is being inferred
 
+    def new_batch(self, n: int) -> np.ndarray:
+        """A separate (uninitialised) batch array of ``n`` images in the network's layout."""
+        shape = (n, self.net_h, self.net_w, self.channels) if self.nhwc else (n, self.channels, self.net_h, self.net_w)
+        return np.empty(shape, np.float32)
+
     def reserve(self, n: int) -> np.ndarray:
         """The preallocated batch, grown to hold at least ``n`` images (contents are kept only if not grown)."""
         return self._buffer(n)
 
     def __call__(self, images: list[np.ndarray], rois: list[tuple[int, int, int, int]] | None = None,
-                 start: int = 0) -> tuple[np.ndarray, list[Transform]]:
+                 start: int = 0, out: np.ndarray | None = None) -> tuple[np.ndarray, list[Transform]]:
         """Fill batch slots ``start..start+len(images)`` from ``images`` (HxWx3 RGB uint8), each optionally
         cropped to ``rois[i]`` (x1,y1,x2,y2 integer pixels, already clipped to the image). Returns that view of
-        the batch and one :class:`Transform` per image. Call :meth:`reserve` first when ``start > 0``."""
-        batch = self._buffer(start + len(images))[start:]
+        the batch and one :class:`Transform` per image. Call :meth:`reserve` first when ``start > 0``.
+        ``out`` (from :meth:`new_batch`) is filled instead of the shared batch: for batches still in flight."""
+        batch = out if out is not None else self._buffer(start + len(images))[start:]
         transforms = []
         for i, img in enumerate(images):
             if rois is not None:

@@ -49,10 +49,11 @@ class BenchResult:
     peak_rss_mb: float
     dropped_frames: int
     elements: list[ElementStat] = field(default_factory=list)
+    startup_s: float = 0.0  # READY → PAUSED: elements started, models loaded (not counted in wall_s or FPS)
 
     def table(self) -> str:
         lines = [f"scenario {self.scenario}: {self.streams} stream(s), {sum(self.frames.values())} frames in "
-                 f"{self.wall_s:.2f} s",
+                 f"{self.wall_s:.2f} s (after {self.startup_s:.2f} s start-up)",
                  "per-stream FPS: " + ", ".join(f"{sid}: {fps:.1f}" for sid, fps in sorted(self.fps_per_stream.items())),
                  f"total FPS: {self.total_fps:.1f}   latency p50 {self.latency_ms_p50:.1f} ms, p99 "
                  f"{self.latency_ms_p99:.1f} ms   CPU {self.cpu_percent:.0f}%   peak memory "
@@ -119,6 +120,13 @@ def run_bench(pipeline: Pipeline, scenario: str = "custom", progress: bool = Fal
                 probe_pads.append(pad)
     for pad in probe_pads:
         pad.add_probe(PadProbeType.BUFFER, probe)
+    # Start the elements (models load, files open) before the clock starts: FPS is the running pipeline's,
+    # as a long-running deployment sees it; the start-up time is reported on its own.
+    t_start = time.monotonic()
+    if pipeline.set_state(State.PAUSED) == StateChangeReturn.FAILURE:
+        msg = pipeline.bus.timed_pop_filtered(0, MessageType.ERROR)
+        raise VistreamError(str(msg.parse_error()[0]) if msg else "pipeline failed to start")
+    startup = time.monotonic() - t_start
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.monotonic()
     stop = threading.Event()
@@ -172,7 +180,7 @@ def run_bench(pipeline: Pipeline, scenario: str = "custom", progress: bool = Fal
     fps = {sid: n / max(wall, 1e-9) for sid, n in frames.items()}
     return BenchResult(scenario, len(frames), dict(frames), wall, fps, sum(fps.values()),
                        float(np.percentile(lat, 50)), float(np.percentile(lat, 99)), cpu,
-                       r1.ru_maxrss / 1024, dropped, elements)
+                       r1.ru_maxrss / 1024, dropped, elements, startup)
 
 
 def _samples() -> Path:

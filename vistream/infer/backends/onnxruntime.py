@@ -85,6 +85,17 @@ class OnnxRuntimeBackend:
         self.output_shapes = {o.name: tuple(_dim(d) for d in o.shape) for o in outs}
         b = self.input_shape[0]
         self.max_batch = 0 if b is None else b
+        if self.concurrency > 1:
+            self._single_session()  # now, not from two worker threads racing at the first batch
+
+    def _single_session(self) -> ort.InferenceSession:
+        if self._single is None:
+            so = ort.SessionOptions()
+            so.intra_op_num_threads = 1
+            so.inter_op_num_threads = 1
+            so.log_severity_level = 3
+            self._single = ort.InferenceSession(self._model_path, sess_options=so, providers=self._providers)
+        return self._single
 
     def infer(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         n = batch.shape[0]
@@ -133,13 +144,7 @@ class OnnxRuntimeBackend:
 
     def infer_single_thread(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         """Run one model-sized slice on a single thread; safe to call from several threads at once."""
-        if self._single is None:
-            so = ort.SessionOptions()
-            so.intra_op_num_threads = 1
-            so.inter_op_num_threads = 1
-            so.log_severity_level = 3
-            self._single = ort.InferenceSession(self._model_path, sess_options=so, providers=self._providers)
-        return dict(zip(self.output_names, self._single.run(self.output_names, {self.input_name: batch}), strict=True))
+        return dict(zip(self.output_names, self._single_session().run(self.output_names, {self.input_name: batch}), strict=True))
 
     def close(self) -> None:
         if self._pool is not None:
