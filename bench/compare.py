@@ -195,7 +195,7 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="vistream-bench-"))
     for n in (int(s) for s in args.streams.split(",")):
-        batch = max(n, 4)  # one stream: the muxer batches 4 consecutive frames
+        batch = n  # DeepStream's rule: batch-size = number of sources (nvinfer overlaps batches itself)
         res, _ = vistream_pipeline([clip] * n, tmp, batch)
         nv = naive.run([clip] * n, tmp)
         naive_fps = nv["frames"] / nv["seconds"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from fractions import Fraction
 
@@ -79,7 +80,8 @@ class VideoDecoder:
     def frame_pts(self, frame) -> int:
         tb = frame.time_base or self.time_base
         if frame.pts is not None and tb is not None:
-            pts = int(frame.pts * tb * 1_000_000_000)
+            n = frame.pts * tb.numerator * 1_000_000_000  # integers: no Fraction arithmetic per frame
+            pts = n // tb.denominator if n >= 0 else -(-n // tb.denominator)
         else:
             pts = self.frames_out * self.duration
         if self.last_pts != CLOCK_TIME_NONE and pts <= self.last_pts:
@@ -159,6 +161,16 @@ class NvV4l2Decoder(Element):
             return FlowReturn.OK
         return self._decode_buffer(buffer)
 
+    def _threads(self) -> int:
+        """``max-threads``, or with 0 the cores shared out among the pipeline's decoders. FFmpeg's automatic
+        count gives each decoder every core; with several streams the extra frame threads only cost (two
+        streams on two cores: ~2560 FPS with automatic threads, ~2770 with one thread each)."""
+        if self._props["max-threads"]:
+            return self._props["max-threads"]
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        siblings = sum(1 for e in getattr(self.parent, "elements", ()) if isinstance(e, NvV4l2Decoder))
+        return max(1, cores // max(1, siblings))
+
     def _decode_buffer(self, buffer: Buffer) -> FlowReturn:
         caps = buffer.caps or Caps("video/x-h264")
         key = (caps.media_type, caps.get("codec_data"))
@@ -169,7 +181,7 @@ class NvV4l2Decoder(Element):
                 ret = self._emit(self._decoder.flush())
                 if ret != FlowReturn.OK:
                     return ret
-            self._decoder = VideoDecoder(caps, self.name, self._props["max-threads"])
+            self._decoder = VideoDecoder(caps, self.name, self._threads())
             self._dec_caps_key = key
             self._fmt = self._out_format()
             self._in_caps = caps
@@ -188,7 +200,10 @@ class NvV4l2Decoder(Element):
             self._count += 1
             if drop > 1 and (dec.frames_out - 1) % drop != 0:
                 continue
-            arr = frame.to_ndarray(format=AV_FORMATS[self._fmt])
+            avfmt = AV_FORMATS[self._fmt]
+            # no format argument when the decoder's output already is the format: PyAV skips its reformat
+            # check (40 -> 24 us per frame at 640x360, a visible share of decode-only throughput)
+            arr = frame.to_ndarray() if frame.format.name == avfmt else frame.to_ndarray(format=avfmt)
             if arr.ndim == 2 and self._fmt not in ("NV12", "I420", "GRAY8"):
                 arr = arr[..., None]
             caps = self._caps_cache.get((frame.width, frame.height))
