@@ -6,7 +6,7 @@
 """
 
 from vistream.infer.config import ClassAttrs, ConfigError, InferConfig, load_infer_config
-from vistream.infer.engine import InferEngine, InferResult
+from vistream.infer.engine import InferEngine, InferResult, PendingBatch
 from vistream.infer.types import (
     DetectionParams,
     InferTensorMeta,
@@ -17,6 +17,6 @@ from vistream.infer.types import (
 )
 
 __all__ = [
-    "ClassAttrs", "ConfigError", "DetectionParams", "InferConfig", "InferEngine", "InferResult", "InferTensorMeta",
+    "ClassAttrs", "ConfigError", "DetectionParams", "InferConfig", "InferEngine", "InferResult", "InferTensorMeta", "PendingBatch",
     "LayerInfo", "NetworkInfo", "ObjectDetectionInfo", "SegmentationMeta", "load_infer_config",
 ]
