@@ -202,3 +202,26 @@ def test_cpu_gpu_parity_on_the_shipped_clip(cuda):
     assert total >= 2 * n  # the clip has 2-8 cars per frame (39 in these 16 frames)
     assert matched / total >= 0.95, (matched, total)
     assert max(count_diffs) <= 1 and sum(count_diffs) <= n // 4, count_diffs
+
+
+def test_yolox_gpu_decode_matches_host_decode(cuda):
+    """YOLOX candidates decoded and thresholded on the GPU give the host decoder's detections."""
+    import torch
+
+    from vistream.gpu.infer import GpuInferEngine
+    from vistream.gpu.nvdec import decode_file
+    from vistream.gpu.ops import nv12_to_rgb
+
+    frames = nv12_to_rgb(torch.stack([f for f, _ in list(decode_file(str(CLIP)))[:8]]))
+    eng = GpuInferEngine(YOLOX_CFG, {"batch-size": 8, "network-mode": 2})
+    assert eng.gpu_decode
+    cand, tfs = eng.infer_gpu(frames)
+    gpu = eng._postprocess_all(cand, tfs)
+    eng.gpu_decode = False
+    raw, _ = eng.infer_gpu(frames)
+    host = eng._postprocess_all(raw, tfs)
+    assert sum(len(r.detections) for r in host) >= 8
+    for g, h in zip(gpu, host, strict=True):
+        assert np.array_equal(g.detections.class_id, h.detections.class_id)
+        assert np.allclose(g.detections.xyxy, h.detections.xyxy, atol=1e-2)
+        assert np.allclose(g.detections.confidence, h.detections.confidence, atol=1e-5)

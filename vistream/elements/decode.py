@@ -104,6 +104,25 @@ _DECODER_PROPS = (
 )
 
 
+def feeds_streammux(srcpad: Pad) -> bool:
+    """Whether frames pushed on ``srcpad`` reach nvstreammux directly or through queue/identity elements (GPU
+    decoders then keep them in GPU memory)."""
+    pad = srcpad.peer
+    for _ in range(8):
+        el = pad.parent if pad is not None else None
+        if el is None:
+            return False
+        if getattr(el, "FACTORY", "") == "nvstreammux":
+            return True
+        if getattr(el, "FACTORY", "") not in ("queue", "identity"):
+            return False
+        srcs = el.src_pads
+        if len(srcs) != 1:
+            return False
+        pad = srcs[0].peer
+    return False
+
+
 def torch_flip_rgb(rgb):
     """RGB(A) -> BGR(A) on a GPU tensor (alpha stays last)."""
     return rgb[..., [2, 1, 0, 3][: rgb.shape[-1]]].contiguous()
@@ -263,20 +282,7 @@ class NvV4l2Decoder(Element):
 
     def _feeds_streammux(self) -> bool:
         """Whether the frames reach nvstreammux directly or through queue/identity elements."""
-        pad = self.srcpad.peer
-        for _ in range(8):
-            el = pad.parent if pad is not None else None
-            if el is None:
-                return False
-            if getattr(el, "FACTORY", "") == "nvstreammux":
-                return True
-            if getattr(el, "FACTORY", "") not in ("queue", "identity"):
-                return False
-            srcs = el.src_pads
-            if len(srcs) != 1:
-                return False
-            pad = srcs[0].peer
-        return False
+        return feeds_streammux(self.srcpad)
 
     def _gpu_emit(self, frames: list) -> FlowReturn:
         from vistream.gpu.ops import nv12_to_rgb

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from fractions import Fraction
 
 from vistream.core.buffer import Buffer
 from vistream.core.element import SourceElement, register
@@ -95,9 +96,14 @@ class UriDecodeBin(SourceElement):
             attempts = 0
             try:
                 caps = encoded_caps(stream)
-                dec = VideoDecoder(caps, self.name, self._props["max-threads"])
                 packets = packet_buffers(container, stream, caps, self)
-                for frames in self._decoded(dec, packets):
+                nvdec = self._wants_nvdec(caps)
+                for out in self._nvdec_buffers(caps, packets, pts_offset, frame_num) if nvdec else ():
+                    last_end = out.pts + out.duration
+                    frame_num += 1
+                    yield out
+                dec = None if nvdec else VideoDecoder(caps, self.name, self._props["max-threads"])
+                for frames in self._decoded(dec, packets) if dec is not None else ():
                     for frame in frames:
                         pts = dec.frame_pts(frame) + pts_offset
                         dec.frames_out += 1
@@ -130,6 +136,47 @@ class UriDecodeBin(SourceElement):
             if not self._should_retry(0):
                 return
             self._wait_reconnect(1)
+
+    # ---- GPU path: NVDEC when the frames feed nvstreammux (see :mod:`vistream.gpu`) --------------------------
+    def _wants_nvdec(self, caps) -> bool:
+        """NVDEC for a codec it decodes, when the GPU path is available and the pad feeds nvstreammux (other
+        consumers get host frames from FFmpeg, as on the CPU path)."""
+        from vistream.elements.decode import feeds_streammux
+        from vistream.gpu import use_gpu
+        from vistream.gpu.bitstream import NVDEC_CODECS
+
+        if caps.get("codec-name") not in NVDEC_CODECS or not self.src_pads:
+            return False
+        return feeds_streammux(self.src_pads[0]) and use_gpu(self._props["gpu-id"], need_decoder=True,
+                                                              element=self.name)
+
+    def _nvdec_buffers(self, caps, packets, pts_offset: int, frame_num: int) -> Iterator[Buffer]:
+        """NV12 frames in GPU memory (``video/x-raw(memory:NVMM)``), as nvv4l2decoder gives nvstreammux."""
+        from vistream.gpu.nvdec import NvDecoder
+
+        drop = self._props["drop-frame-interval"]
+        try:
+            dec = NvDecoder(caps.get("codec-name"), self._props["gpu-id"], caps.get("codec_data"), drop,
+                            self._props["num-extra-surfaces"], self._props["cudadec-memtype"])
+        except (ValueError, RuntimeError) as e:
+            raise ElementError(f"NVDEC: {e}", self.name) from None
+        rate = Fraction(caps.get("framerate") or Fraction(25, 1)) / max(1, drop)
+        duration = int(1e9 / rate)
+        out_caps = None
+
+        def frames():
+            for pkt in packets:
+                yield from dec.decode(bytes(pkt.data), max(0, pkt.pts))
+            yield from dec.flush()
+
+        for nv12, pts in frames():
+            h, w = nv12.shape[0] * 2 // 3, nv12.shape[1]
+            if out_caps is None or out_caps.get("width") != w or out_caps.get("height") != h:
+                out_caps = video_caps("NV12", w, h, rate, ("memory:NVMM",))
+            out = Buffer(nv12[None], pts=pts + pts_offset, duration=duration, caps=out_caps, frame_num=frame_num)
+            out.extra["t_decoded"] = time.monotonic()
+            frame_num += 1
+            yield out
 
     def _decoded(self, dec: VideoDecoder, packets) -> Iterator[list]:
         for pkt in packets:

@@ -5,6 +5,7 @@ the same decoders, clustering and metadata code as the CPU path turn them into o
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,20 @@ from vistream.gpu import is_gpu_array
 from vistream.gpu.ops import NetInput, letterbox_size, preprocess, to_numpy
 from vistream.infer.backends import Backend
 from vistream.infer.backends.torch_cuda import TorchCudaBackend
-from vistream.infer.config import COLOR_BGR, COLOR_GRAY, InferConfig, apply_overrides, load_infer_config
+from vistream.infer.config import (
+    COLOR_BGR,
+    COLOR_GRAY,
+    DETECTOR,
+    InferConfig,
+    apply_overrides,
+    load_infer_config,
+)
 from vistream.infer.engine import InferEngine
 from vistream.infer.preprocess import Transform
 from vistream.meta import BatchMeta
+
+GPU_DECODE_ENV = "VISTREAM_GPU_DECODE"  # 0: download the raw outputs and decode them on the host
+CANDIDATES = "__candidates__"  # key of the pre-decoded (xyxy, scores, class ids) in a per-image output dict
 
 
 class GpuInferEngine(InferEngine):
@@ -58,6 +69,13 @@ class GpuInferEngine(InferEngine):
                                   pad_value=float(c.pad_value), interpolation=int(c.scaling_filter), nhwc=self.nhwc)
         self.on_gpu = isinstance(self.backend, TorchCudaBackend) and self.backend.device.type == "cuda"
         self._pinned: dict[str, torch.Tensor] = {}
+        # YOLOX: decode and threshold on the GPU, download only the candidates (see _yolox_candidates)
+        self.gpu_decode = (self.on_gpu and self.decoder_name == "yolox" and c.network_type == DETECTOR
+                           and len(self.output_names) == 1 and not c.output_tensor_meta
+                           and not c.raw_output_file_write and os.environ.get(GPU_DECODE_ENV, "1") != "0")
+        self._grid: torch.Tensor | None = None
+        if self.on_gpu:  # capture the graphs of every batch bucket before frames flow
+            self.backend.warmup(self.config.batch_size)
 
     def process(self, frames, batch_meta: BatchMeta) -> int:
         if not (self.on_gpu and self.is_primary and is_gpu_array(frames)):
@@ -86,10 +104,15 @@ class GpuInferEngine(InferEngine):
             self._write_raw(res, f"source-{fm.source_id}_frame-{fm.frame_num}")
 
     def infer_gpu(self, frames: torch.Tensor) -> tuple[dict[str, np.ndarray], list[Transform]]:
-        """Pre-process and run a ``(B, H, W, 3)`` uint8 RGB CUDA batch; outputs come back as NumPy arrays."""
+        """Pre-process and run a ``(B, H, W, 3)`` uint8 RGB CUDA batch; outputs come back as NumPy arrays (for
+        YOLOX, the decoded candidates above the threshold: ``{CANDIDATES: [(xyxy, scores, cls)] per image}``)."""
         b, h, w, _ = frames.shape
         x = preprocess(frames, self.net_input, dtype=self.backend.dtype)
         out = self.backend.infer_tensor(x)
+        nw, nh, px, py = letterbox_size(w, h, self.net_input)
+        tf = Transform(nw / w, nh / h, px, py, 0.0, 0.0, float(w), float(h))
+        if self.gpu_decode:
+            return {CANDIDATES: self._yolox_candidates(out[self.output_names[0]])}, [tf] * b
         for k in self.output_names:  # FP32 on the GPU, then one copy each into reused pinned host memory
             v = out[k].float()
             buf = self._pinned.get(k)
@@ -99,9 +122,51 @@ class GpuInferEngine(InferEngine):
         torch.cuda.current_stream(frames.device).synchronize()
         # copies: the pinned buffers are reused by the next call while results may still be in use
         host = {k: self._pinned[k].numpy().copy() for k in self.output_names}
-        nw, nh, px, py = letterbox_size(w, h, self.net_input)
-        tf = Transform(nw / w, nh / h, px, py, 0.0, 0.0, float(w), float(h))
         return host, [tf] * b
+
+    def _yolox_candidates(self, out: torch.Tensor) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """The host YOLOX decoder's work on the GPU (same arithmetic, FP32): best class, score = objectness x
+        class score, threshold, grid/stride box decoding. Only the candidates (tens of rows instead of the
+        ``(B, 3549, 85)`` grid) are copied to the host, where clustering (NMS), top-k and metadata run as on the
+        CPU path."""
+        from vistream.infer.decoders.yolo import _yolox_grid
+
+        if self._grid is None:
+            grid, stride = _yolox_grid(self.net.width, self.net.height)
+            self._grid = torch.from_numpy(np.concatenate([grid, stride], 1)).to(out.device)
+        if out.shape[1] != self._grid.shape[0]:
+            raise ValueError(f"YOLOX output has {out.shape[1]} anchors; a {self.net.width}x{self.net.height} input "
+                             f"gives {self._grid.shape[0]}")
+        out = out.float()
+        obj = out[..., 4]
+        cls_score, cls = out[..., 5:].max(-1)
+        score = cls_score * obj
+        keep = (obj >= self._min_score) & (score >= self._min_score)
+        bi, ai = keep.nonzero(as_tuple=True)  # one sync: the number of candidates
+        o, g = out[bi, ai], self._grid[ai]
+        cxcy = (o[:, :2] + g[:, :2]) * g[:, 2:]
+        half = torch.exp(o[:, 2:4]) * g[:, 2:] * 0.5
+        rows = torch.cat([cxcy - half, cxcy + half, score[bi, ai, None], cls[bi, ai, None].float(),
+                          bi[:, None].float()], 1).cpu().numpy()
+        n = out.shape[0]
+        order = np.searchsorted(rows[:, 6], np.arange(n + 1)) if len(rows) else np.zeros(n + 1, np.int64)
+        return [(rows[a:z, :4].copy(), rows[a:z, 4].copy(), rows[a:z, 5].astype(np.int64))
+                for a, z in zip(order[:-1], order[1:], strict=True)]
+
+    def _postprocess_all(self, outputs, transforms: list[Transform]):
+        if CANDIDATES not in outputs:
+            return super()._postprocess_all(outputs, transforms)
+        return [self._postprocess({CANDIDATES: c}, tf) for c, tf in zip(outputs[CANDIDATES], transforms, strict=True)]
+
+    def _detect(self, out, tf: Transform):
+        if CANDIDATES not in out:
+            return super()._detect(out, tf)
+        decoder = self._decoder
+        self._decoder = lambda o, *_: o[CANDIDATES]  # the GPU already decoded: cluster, scale, filter as usual
+        try:
+            return super()._detect(out, tf)
+        finally:
+            self._decoder = decoder
 
 
 def engine_for(config: str | Path, overrides: Mapping[str, Any] | None = None, **kwargs) -> InferEngine:

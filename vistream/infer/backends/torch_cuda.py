@@ -284,7 +284,9 @@ class TorchCudaBackend:
                     run(static_in)
             torch.cuda.current_stream(self.device).wait_stream(s)
             graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph), torch.inference_mode():
+            # thread_local: other threads (NVDEC decoders creating sessions, other engines) may call CUDA while
+            # this thread captures; the default "global" mode makes their calls fail (cuvid error 900)
+            with torch.cuda.graph(graph, capture_error_mode="thread_local"), torch.inference_mode():
                 static_out = run(static_in)
             entry = self._graphs[key] = (graph, static_in, static_out)
         graph, static_in, static_out = entry
@@ -318,6 +320,20 @@ class TorchCudaBackend:
                 torch.cuda.synchronize(self.device)
         with torch.inference_mode():
             return self._run(x)
+
+    def warmup(self, max_batch: int) -> None:
+        """Capture the CUDA graphs of every batch bucket up to ``max_batch`` now (as DeepStream builds its engines
+        before PLAYING) rather than at the first batch of each size while frames flow."""
+        if not self.cuda_graphs or self.device.type != "cuda":
+            return
+        torch = self._torch
+        shape = tuple(d or 1 for d in self.input_shape[1:])
+        sizes = [1 << k for k in range((max(1, int(max_batch)) - 1).bit_length() + 1)] if self.max_batch == 0 else [1]
+        for b in sizes:
+            if b > MAX_GRAPH_BATCH or not self.cuda_graphs:
+                break
+            self.infer_tensor(torch.zeros((b, *shape), dtype=self.dtype, device=self.device))
+        torch.cuda.synchronize(self.device)
 
     def infer(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         torch = self._torch
