@@ -116,6 +116,13 @@ def model_ceiling(frames1080: torch.Tensor, batches, iters: int = 30) -> list[di
             t = time.perf_counter()
             eng.infer_gpu(x)  # includes pre-processing and the output download (a sync)
             times.append(time.perf_counter() - t)
+        eng.gpu_decode = False  # A/B: download the whole output grid and decode it on the host
+        raw = []
+        for _ in range(iters):
+            t = time.perf_counter()
+            eng.infer_gpu(x)
+            raw.append(time.perf_counter() - t)
+        eng.gpu_decode = True
         from vistream.gpu.ops import preprocess
 
         inp = preprocess(x, eng.net_input, dtype=eng.backend.dtype)
@@ -127,11 +134,12 @@ def model_ceiling(frames1080: torch.Tensor, batches, iters: int = 30) -> list[di
             ev1.record()
             ev1.synchronize()
             mt.append(ev0.elapsed_time(ev1) / 1e3)
-        med, mmed = statistics.median(times), statistics.median(mt)
+        med, mmed, rmed = statistics.median(times), statistics.median(mt), statistics.median(raw)
         out.append({"batch": b, "ms": round(med * 1e3, 2), "fps": round(b / med, 1), "model_ms": round(mmed * 1e3, 2),
-                    "model_fps": round(b / mmed, 1)})
-        log(f"model batch {b}: {med * 1e3:.2f} ms/batch (pre+infer+download) = {b / med:.0f} FPS; "
-            f"model only {mmed * 1e3:.2f} ms = {b / mmed:.0f} FPS")
+                    "model_fps": round(b / mmed, 1), "raw_download_ms": round(rmed * 1e3, 2),
+                    "raw_download_fps": round(b / rmed, 1)})
+        log(f"model batch {b}: {med * 1e3:.2f} ms/batch (pre+infer+GPU decode+download) = {b / med:.0f} FPS; "
+            f"raw output download instead: {b / rmed:.0f} FPS; model only {mmed * 1e3:.2f} ms = {b / mmed:.0f} FPS")
         if b == 32:
             out[-1]["profile"] = _profile(eng, x)
         del eng
@@ -156,8 +164,9 @@ class E2E:
     """decode threads -> mux thread (GPU batch) -> infer+track thread -> sink."""
 
     def __init__(self, clip: str, streams: int, paced: bool, seconds: float, mux_w=1920, mux_h=1080,
-                 infer_batch: int = 64):
+                 infer_batch: int = 64, dec_threads: int = 0):
         self.clip, self.n, self.paced, self.seconds = clip, streams, paced, seconds
+        self.dec_threads = dec_threads  # 0: one decode thread per stream; K: K threads driving all sessions
         self.mux_w, self.mux_h = mux_w, mux_h
         self.q = [queue.Queue(maxsize=8) for _ in range(streams)]
         self.batches = queue.Queue(maxsize=2)
@@ -201,6 +210,42 @@ class E2E:
                     return
             dmx = nvc.CreateDemuxer(filename=self.clip)  # loop the clip
             dec = nvc.CreateDecoder(gpuid=0, codec=dmx.GetNvCodecId(), usedevicememory=True)
+
+    def decoder_group(self, ids):
+        """One thread driving the NVDEC sessions of several streams, one packet per stream in turn (paced: each
+        stream's packet k is due at t0 + k/30)."""
+        import PyNvVideoCodec as nvc
+
+        def open_stream():
+            dmx = nvc.CreateDemuxer(filename=self.clip)
+            return dmx, iter(itertools.chain(dmx, [nvc.PacketData()])), nvc.CreateDecoder(
+                gpuid=0, codec=dmx.GetNvCodecId(), usedevicememory=True)
+
+        st = {i: list(open_stream()) + [0] for i in ids}  # demuxer, packet iterator, decoder, packets sent
+        self.started.wait()
+        t0 = self.t0
+        while not self.stop.is_set():
+            now = time.perf_counter()
+            busy = False
+            next_due = now + 0.05
+            for i in ids:
+                s = st[i]
+                if self.paced:
+                    due = t0 + s[3] / 30.0
+                    if due > now:
+                        next_due = min(next_due, due)
+                        continue
+                p = next(s[1], None)
+                if p is None:  # loop the clip
+                    st[i] = s = list(open_stream()) + [s[3]]
+                    continue
+                busy = True
+                if p.bsl:
+                    s[3] += 1
+                for fr in s[2].Decode(p):
+                    self._put(self.q[i], (torch.from_dlpack(fr).clone(), time.perf_counter()))
+            if not busy:
+                time.sleep(max(0.0, next_due - time.perf_counter()))
 
     def mux(self):
         n = self.n
@@ -258,18 +303,25 @@ class E2E:
                     self.objects += len(fm.obj_meta_list)
                     self.lat.append((now - self.t0, now - ts))
 
-    def run(self, warmup: float = 3.0) -> dict:
+    def run(self, warmup: float = 3.0, ready=None, keep_latencies: bool = False) -> dict:
+        """``ready()``: called once set up (graphs captured, sessions opened), before the clock starts."""
         self.warmup = warmup
         b = 1
         while b <= 1 << (min(64, self.n) - 1).bit_length():  # capture the CUDA graphs before the streams start, as DeepStream
             self.engine.infer_gpu(torch.zeros((b, self.mux_h, self.mux_w, 3), dtype=torch.uint8, device="cuda"))
             b *= 2  # builds its engines before PLAYING
         self.started = threading.Event()
-        threads = [threading.Thread(target=self.decoder, args=(i,), daemon=True) for i in range(self.n)]
+        if self.dec_threads:
+            groups = [list(range(k, self.n, self.dec_threads)) for k in range(min(self.dec_threads, self.n))]
+            threads = [threading.Thread(target=self.decoder_group, args=(g,), daemon=True) for g in groups]
+        else:
+            threads = [threading.Thread(target=self.decoder, args=(i,), daemon=True) for i in range(self.n)]
         threads += [threading.Thread(target=f, daemon=True) for f in (self.mux, self.infer, self.post)]
         for t in threads:
             t.start()
         time.sleep(1.0 + 0.02 * self.n)  # decoder sessions start
+        if ready is not None:
+            ready()
         self.t0 = time.perf_counter()
         self.started.set()
         time.sleep(self.seconds + warmup)
@@ -291,25 +343,135 @@ class E2E:
                "latency_ms_p99_first_third": round(float(np.percentile(early, 99)), 1),
                "latency_ms_p99_last_third": round(float(np.percentile(late, 99)), 1),
                "objects_per_frame": round(self.objects / max(1, sum(self.per_stream)), 2),
-               "stage_seconds": {k: round(v, 2) for k, v in self.stage.items()}}
+               "stage_seconds": {k: round(v, 2) for k, v in self.stage.items()},
+               "dec_threads": self.dec_threads or self.n, "gpu_decode": self.engine.gpu_decode}
+        if keep_latencies:
+            res["_lat"] = [(round(t, 3), round(v * 1e3, 2)) for t, v in self.lat]
+            res["_per_stream"] = list(self.per_stream)
         log(f"e2e {'paced' if self.paced else 'unpaced'} {self.n} streams: {res}")
         return res
+
+
+def _e2e_target(ids, uris, counter, paced, seconds, dec_threads):
+    """Worker process of :func:`e2e_procs`: an :class:`E2E` over this process's share of the streams."""
+    e = E2E(uris[0], len(ids), paced=paced, seconds=seconds, dec_threads=dec_threads)
+    return e.run(ready=counter.ready, keep_latencies=True)
+
+
+def e2e_procs(clip: str, streams: int, procs: int, paced: bool, seconds: float, dec_threads: int = 0) -> dict:
+    """The end-to-end pipeline over ``procs`` worker processes (``vistream.app.workers.run_sharded``: the
+    sharding behind ``vistream app --workers``), each with its own streams, CUDA context and interpreter."""
+    from vistream.app.workers import run_sharded
+
+    run = run_sharded(_e2e_target, [clip] * streams, procs, args=(paced, seconds, dec_threads), interval=0,
+                      sync_start=True, timeout=seconds + 240)
+    if run.errors:
+        raise RuntimeError(f"e2e workers failed: {run.errors}")
+    rs = [run.results[k] for k in sorted(run.results)]
+    lat = [v for r in rs for _, v in r["_lat"]] or [0.0]
+    tl = [t for r in rs for t, _ in r["_lat"]] or [0.0]
+    lat_a, tl_a = np.array(lat), np.array(tl)
+    third = (tl_a.max() - tl_a.min()) / 3
+    per = [n / seconds for r in rs for n in r["_per_stream"]]
+    res = {"streams": streams, "processes": len(rs), "paced": paced, "seconds": seconds,
+           "fps_total": round(sum(per), 1), "fps_min_stream": round(min(per), 1),
+           "fps_mean_stream": round(float(np.mean(per)), 1),
+           "latency_ms_p50": round(float(np.percentile(lat_a, 50)), 1),
+           "latency_ms_p99": round(float(np.percentile(lat_a, 99)), 1),
+           "latency_ms_p99_first_third": round(float(np.percentile(lat_a[tl_a < tl_a.min() + third], 99)), 1)
+           if third else None,
+           "latency_ms_p99_last_third": round(float(np.percentile(lat_a[tl_a > tl_a.max() - third], 99)), 1)
+           if third else None,
+           "dec_threads_per_process": rs[0]["dec_threads"], "gpu_decode": rs[0]["gpu_decode"],
+           "per_process": [{k: v for k, v in r.items() if not k.startswith("_")} for r in rs]}
+    log(f"e2e {'paced' if paced else 'unpaced'} {streams} streams in {len(rs)} processes: "
+        f"{ {k: v for k, v in res.items() if k != 'per_process'} }")
+    return res
+
+
+def fp16_config(directory: str) -> str:
+    """The sample YOLOX config with network-mode=2 and absolute paths (for launch strings)."""
+    src = Path(CONFIG).resolve()
+    lines = []
+    for line in src.read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key in ("onnx-file", "labelfile-path"):
+            line = f"{key}={(src.parent / value).resolve()}"
+        elif key == "network-mode":
+            line = f"network-mode={PRECISION}"
+        lines.append(line)
+    out = Path(directory) / "yolox_fp16.txt"
+    out.write_text("\n".join(lines) + "\n")
+    return str(out)
+
+
+def elements_e2e(clip: str, streams: int, procs: int, cfg: str, osd_file: str | None = None) -> dict:
+    """The launch-string pipeline (elements) over ``procs`` processes (``vistream.app.workers``): each file
+    read once, unpaced; steady-state FPS from the per-stream frame counts (start-up excluded). With
+    ``osd_file`` (one process): tiler, nvdsosd and nvv4l2h264enc (FFmpeg libx264 where there is no NVENC)."""
+    from vistream.app.workers import run_launch_workers
+
+    source = "filesrc location={location} ! qtdemux ! h264parse ! nvv4l2decoder ! queue ! m.sink_{i}"
+    tail = (f"nvinfer config-file-path={cfg} batch-size={{batch}} ! nvtracker ll-config-file={Path(TRACKER).resolve()} "
+            "ll-lib-file=libnvds_nvmultiobjecttracker.so ! ")
+    if osd_file:
+        tail += ("nvmultistreamtiler name=tiler width=1920 height=1080 ! nvvideoconvert ! nvdsosd ! nvvideoconvert ! "
+                 f"nvv4l2h264enc ! h264parse ! mp4mux ! filesink name=sink location={osd_file}")
+    else:
+        tail += "fakesink name=sink sync=false"
+    # OSD run: full batches only (a partial batch pushed on timeout repeats the previous batch's pts, which
+    # mp4mux rejects after the tiler)
+    push_timeout = 4000000 if osd_file else 40000
+    template = (f"{{sources}} nvstreammux name=m batch-size={{batch}} width=1920 height=1080 "
+                f"batched-push-timeout={push_timeout} ! " + tail)
+    t = time.perf_counter()
+    run = run_launch_workers(template, [clip] * streams, procs, source=source, timeout=400, interval=0,
+                             sync_start=True, count_at="tiler" if osd_file else "sink")
+    if run.errors:
+        raise RuntimeError(f"launch workers failed: {run.errors}")
+    res = {"streams": streams, "processes": len(run.shards), "osd_encode": bool(osd_file),
+           "frames": sum(run.frames), "fps_steady": round(run.steady_fps(), 1),
+           "fps_overall": round(sum(run.frames) / run.elapsed, 1), "seconds": round(run.elapsed, 1),
+           "wall_with_startup": round(time.perf_counter() - t, 1)}
+    if osd_file:  # one process: the workers would share the file name
+        import av
+
+        with av.open(osd_file) as c:
+            st = c.streams.video[0]
+            res["encoded_frames"] = sum(1 for _ in c.demux(st) if _.size)
+            res["encoder"] = st.codec_context.name
+    log(f"elements {streams} streams in {len(run.shards)} processes{' +OSD+encode' if osd_file else ''}: {res}")
+    return res
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--clip", required=True)
     ap.add_argument("--json", default="gpu_bench.json")
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--parts", default="decode,model,e2e,latency")
+    ap.add_argument("--parts", default="decode,model,e2e,latency,elements")
+    ap.add_argument("--procs", type=int, default=8, help="worker processes for the multi-process runs")
+    ap.add_argument("--dec-threads", type=int, default=0,
+                    help="decode threads per process (0: one per stream; K: K threads drive all NVDEC sessions)")
+    ap.add_argument("--e2e-streams", default="32,64", help="unpaced end-to-end stream counts, one process")
+    ap.add_argument("--procs-streams", default="64,128", help="unpaced end-to-end stream counts, --procs processes")
+    ap.add_argument("--paced", default="", help="paced stream counts for --procs processes (default: from unpaced)")
+    ap.add_argument("--elements", default="16x1,64x8", help="launch-string runs: STREAMSxPROCESSES,...")
     a = ap.parse_args()
     parts = set(a.parts.split(","))
     res: dict = {"device": torch.cuda.get_device_name(0), "torch": torch.__version__,
                  "driver": subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
-                                          capture_output=True, text=True).stdout.strip()}
+                                          capture_output=True, text=True).stdout.strip(),
+                 "cpu_cores": __import__("os").cpu_count(), "python": sys.version.split()[0]}
     import PyNvVideoCodec
 
     res["PyNvVideoCodec"] = PyNvVideoCodec.__version__
+    try:
+        import onnx2torch
+        import torchvision
+
+        res["onnx2torch"], res["torchvision"] = onnx2torch.__version__, torchvision.__version__
+    except Exception:  # versions are informative only
+        pass
     log(res)
 
     def save():
@@ -322,28 +484,52 @@ def main() -> None:
             log("decode", r)
             res["decode"].append(r)
             save()
-        r = decode_ceiling_procs(a.clip, 64, 4, 150)
-        log("decode (4 processes)", r)
-        res["decode_procs"] = r
-    frames = torch.stack([nv12 for nv12, _ in zip(_frames(a.clip), range(16), strict=False)])
-    rgb1080 = nv12_to_rgb(frames)
+    if "decode" in parts or "decode_procs" in parts:
+        res["decode_procs"] = []
+        for n, k in ((64, 4), (64, a.procs), (128, a.procs)):
+            r = decode_ceiling_procs(a.clip, n, k, 150)
+            log(f"decode ({k} processes)", r)
+            res["decode_procs"].append(r)
+            save()
     if "model" in parts:
+        frames = torch.stack([nv12 for nv12, _ in zip(_frames(a.clip), range(16), strict=False)])
+        rgb1080 = nv12_to_rgb(frames)
         res["model"] = model_ceiling(rgb1080, (1, 2, 4, 8, 16, 32, 64))
         save()
+        del frames, rgb1080
     if "e2e" in parts:
         res["e2e"] = []
-        for n in ([16, 64] if a.quick else [32, 64, 128]):
-            res["e2e"].append(E2E(a.clip, n, paced=False, seconds=6).run())
+        for n in [int(v) for v in a.e2e_streams.split(",") if v]:
+            res["e2e"].append(E2E(a.clip, n, paced=False, seconds=6, dec_threads=a.dec_threads).run())
             save()
-        best = max(r["fps_total"] for r in res["e2e"])
-        target = int(best // 30)
-        for n in sorted({min(128, target), min(128, max(8, target - 16))}):
+        res["e2e_procs"] = []
+        for n in [int(v) for v in a.procs_streams.split(",") if v]:
+            res["e2e_procs"].append(e2e_procs(a.clip, n, a.procs, False, 6, a.dec_threads))
+            save()
+        best = max([r["fps_total"] for r in res["e2e_procs"]] or [0])
+        paced = [int(v) for v in a.paced.split(",") if v] or sorted({min(160, int(best // 30) // 8 * 8),
+                                                                      min(160, int(best * 0.8 // 30) // 8 * 8)})
+        for n in paced:
             if n >= 8:
-                res["e2e"].append(E2E(a.clip, n, paced=True, seconds=8).run())
+                res["e2e_procs"].append(e2e_procs(a.clip, n, a.procs, True, 10, a.dec_threads))
                 save()
     if "latency" in parts:
-        res["latency8"] = E2E(a.clip, 8, paced=True, seconds=8).run()
+        res["latency8"] = E2E(a.clip, 8, paced=True, seconds=8, dec_threads=a.dec_threads).run()
         save()
+    if "elements" in parts or "osd" in parts:
+        import tempfile
+
+        tmp = tempfile.mkdtemp()
+        cfg = fp16_config(tmp)
+        res["elements"] = []
+        if "elements" in parts:
+            for n, k in (tuple(int(v) for v in run.split("x")) for run in a.elements.split(",") if run):
+                res["elements"].append(elements_e2e(a.clip, n, k, cfg))
+                save()
+        if "osd" in parts:
+            res["elements"].append(elements_e2e(a.clip, 16, 1, cfg, osd_file=f"{tmp}/osd16.mp4"))
+            save()
+    save()
     log(json.dumps(res, indent=1))
 
 

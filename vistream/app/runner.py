@@ -430,7 +430,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=None, help="stop with an error after this many seconds")
     parser.add_argument("--ray", metavar="ADDRESS", help="spread the sources over pipeline workers on a Ray cluster "
                         "(an address, or 'auto'); see docs/cluster.md")
+    parser.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="split the sources over N worker processes on this machine (one pipeline each, "
+                        "e.g. to use one GPU from several processes); PERF lines cover every stream")
     args = parser.parse_args(argv)
+    if args.workers > 1 and not args.ray:
+        from vistream.app.workers import run_app_workers
+
+        try:
+            return run_app_workers(args.cfg_file, args.workers, timeout=args.timeout)
+        except (ValueError, VistreamError, OSError) as e:
+            print(f"ERROR: {e}", file=sys.stderr)
+            return 1
     if args.ray:
         from vistream.cluster.manager import run_app_on_ray
 

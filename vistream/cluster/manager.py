@@ -49,13 +49,9 @@ class _Source:
 
 def config_sources(config_path: str) -> list[str]:
     """The URIs of a deepstream-app config's enabled sources (``num-sources`` of type 3 counted)."""
-    cfg = load_app_config(config_path)
-    uris = []
-    for src in cfg.active_sources:
-        if not src.uri:
-            raise ValueError(f"{src.where(cfg.path)}: the cluster needs URI sources (type=2, 3 or 4)")
-        uris += [src.uri] * src.stream_count
-    return uris
+    from vistream.app.workers import config_sources as uris_of
+
+    return uris_of(load_app_config(config_path), "the cluster")
 
 
 class ClusterManager:

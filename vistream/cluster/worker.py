@@ -10,7 +10,6 @@ worker recorded is lost, and its sources restart elsewhere at the frame after th
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import socket
@@ -20,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vistream.app.config import AppConfig, SourceConfig, SourceType, load_app_config
+from vistream.app.config import AppConfig, load_app_config
 
 
 @dataclass
@@ -146,24 +145,9 @@ class PipelineWorker:
     # ---- pipeline -----------------------------------------------------------------------------------------
 
     def _app_config(self, states: list[_SourceState]) -> AppConfig:
-        cfg = copy.deepcopy(self.config)
-        template = next((s for s in cfg.sources if s.enable), SourceConfig())
-        cfg.sources = []
-        for i, st in enumerate(states):
-            src = copy.deepcopy(template)
-            src.index, src.enable, src.uri, src.num_sources = i, True, st.assignment.uri, 1
-            if src.type not in (SourceType.URI, SourceType.RTSP):
-                src.type = SourceType.URI
-            cfg.sources.append(src)
-        cfg.source_list = None
-        cfg.streammux.batch_size = len(states)  # each worker batches its own sources
-        for sink in cfg.sinks:
-            out = getattr(sink, "output_file", None)
-            if out:
-                p = Path(out)
-                sink.output_file = p.with_name(f"{p.stem}_{self.worker_id}{p.suffix}")
-        cfg.application.enable_perf_measurement = False
-        return cfg
+        from vistream.app.workers import app_config_for_sources
+
+        return app_config_for_sources(self.config, [st.assignment.uri for st in states], tag=self.worker_id)
 
     def _start_pipeline(self, states: list[_SourceState]) -> None:
         from vistream.app.runner import build_app
