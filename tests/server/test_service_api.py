@@ -202,6 +202,10 @@ def test_set_interval_changes_how_often_nvinfer_runs():
             r = c.post("/api/v1/infer/set-interval", headers=AUTH, json={"stream": {"stream_id": "0", "interval": 4}})
             assert r.status_code == 200 and r.json()["interval"] == 4
             assert c.get("/api/v1/stats").json()["interval"] == 4
+            # frames already in flight in nvinfer when the interval changed were inferred under the old one:
+            # count from a few frames later
+            assert wait_for(lambda: _stream(c, 0)["frames"] >= f0 + 10, 20)
+            f0, i0 = _stream(c, 0)["frames"], mgr.infer.frames_inferred
             assert wait_for(lambda: _stream(c, 0)["frames"] >= f0 + 100, 20)
             f1, i1 = _stream(c, 0)["frames"], mgr.infer.frames_inferred
             assert (i1 - i0) == pytest.approx((f1 - f0) / 5, abs=3)  # one frame in five
