@@ -1,14 +1,23 @@
-"""GPU benchmarks: NVDEC ceiling, model ceiling, end-to-end streams in real time, latency.
+"""GPU benchmarks: NVDEC ceiling, model ceiling, end-to-end streams in real time, latency, launch strings.
 
-    python bench/gpu/bench.py --clip CLIP_1080P.mp4 --json results.json [--quick]
+    python bench/gpu/bench.py --clip CLIP_1080P.mp4 --json results.json \
+        [--parts decode,model,e2e,latency,elements,osd] [--procs 8] [--dec-threads 4] ...
 
-1. NVDEC ceiling: aggregate decode FPS of N copies of the 1080p30 clip (one NVDEC session and thread each).
-2. Model ceiling: YOLOX-Nano FP16 (backend=torch, CUDA graphs) at batch 1..64, with the GPU pre-processing of
-   1080p RGB frames (letterbox to 416, BGR) and the output download; the model alone too.
-3. End to end: N streams decode (NVDEC) -> mux (NV12 -> RGB 1080p batch on GPU) -> nvinfer (GpuInferEngine) ->
-   tracker (IOU) -> sink. Unpaced: aggregate FPS. Paced at 30 FPS per stream: is every stream at >= 30 FPS and
-   does the latency stay flat?
-4. Latency decode -> sink per frame (p50/p99) at 8 paced streams.
+1. ``decode``: aggregate NVDEC decode FPS of N copies of the 1080p30 clip (one session and thread each), in one
+   process and in several (``decode_procs`` alone runs only the latter).
+2. ``model``: YOLOX-Nano FP16 (backend=torch, CUDA graphs) at batch 1..64 with the GPU pre-processing of 1080p
+   RGB frames, YOLOX decoded on the GPU and the candidates downloaded; A/B with the raw output downloaded; the
+   model alone.
+3. ``e2e``: N streams decode (NVDEC) -> mux (NV12 -> RGB 1080p batch on GPU) -> nvinfer (GpuInferEngine) ->
+   tracker (IOU) -> sink, in one process (``--e2e-streams``) and in ``--procs`` worker processes
+   (``--procs-streams``, ``--paced``; through ``vistream.app.workers.run_sharded``). Unpaced: aggregate FPS.
+   Paced at 30 FPS per stream: is every stream at >= 30 FPS and does the latency stay flat? ``--dec-threads K``:
+   K threads per process drive all NVDEC sessions instead of one thread per stream.
+4. ``latency``: decode -> sink per frame (p50/p99) at 8 paced streams.
+5. ``elements``: the launch-string pipeline (STREAMSxPROCESSES runs, ``--elements``); ``osd``: 16 streams with
+   tiler, nvdsosd and nvv4l2h264enc (libx264 where the GPU has no NVENC) into an MP4.
+
+Several processes on one GPU run best under the CUDA MPS daemon (``nvidia-cuda-mps-control -d``).
 """
 
 from __future__ import annotations

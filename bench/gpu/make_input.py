@@ -1,7 +1,7 @@
 """Make the 1080p30 H.264 benchmark input by upscaling a shipped clip (FFmpeg through PyAV, libx264).
 
-H100/H200 GPUs have NVDEC but no NVENC engine, so the input is encoded on the host that launches the benchmark
-and travels with it; it is a derived input, never committed.
+H100/H200 GPUs have NVDEC but no NVENC engine, so the input is encoded on the CPU with libx264 (a few seconds
+on the GPU machine itself when PyAV is installed there); it is a derived input, never committed.
 
     python bench/gpu/make_input.py OUT.mp4 [--frames 300]
 """
