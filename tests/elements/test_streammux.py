@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 import time
 
+import av
 import numpy as np
 import pytest
 
-from vistream import MessageType, State, parse_launch
+from vistream import MessageType, PadProbeReturn, PadProbeType, State, parse_launch
 
 
 def _batches(pipeline, name="out"):
@@ -196,3 +197,21 @@ def test_released_source_leaves_the_batch_and_its_share(traffic_clip):
     p["a"].end_of_stream()
     assert p.bus.timed_pop_filtered(5, MessageType.EOS) is not None
     p.set_state(State.NULL)
+
+
+def test_partial_batches_of_several_streams_encode_into_a_valid_mp4(traffic_clip, tmp_path):
+    # a tiny push timeout makes partial batches whose first frame can be older than the batch before it
+    out = tmp_path / "tiled.mp4"
+    srcs = " ".join(f"filesrc location={traffic_clip} ! qtdemux ! h264parse ! nvv4l2decoder ! m.sink_{i}"
+                    for i in range(4))
+    p = parse_launch(f"{srcs} nvstreammux name=m batch-size=4 width=320 height=180 batched-push-timeout=1000 ! "
+                     "nvmultistreamtiler rows=2 columns=2 width=640 height=360 ! nvvideoconvert ! nvdsosd ! "
+                     f"nvvideoconvert ! x264enc speed-preset=ultrafast ! mp4mux ! filesink location={out}")
+    pts = []
+    p["m"].src_pads[0].add_probe(PadProbeType.BUFFER, lambda pad, info, _: (pts.append(info.get_buffer().pts),
+                                                                            PadProbeReturn.OK)[1])
+    p.run(timeout=60)  # raises PipelineError if mp4mux refuses a packet
+    assert len(pts) >= 48 and all(b > a for a, b in zip(pts, pts[1:], strict=False))
+    with av.open(str(out)) as c:
+        decoded = [f.pts for f in c.decode(video=0)]
+    assert len(decoded) == len(pts) and all(b > a for a, b in zip(decoded, decoded[1:], strict=False))

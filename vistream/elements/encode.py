@@ -54,6 +54,7 @@ class _Encoder(Element):
         self._size: tuple[int, int] | None = None
         self._count = 0
         self._last_pts = -1
+        self._last_tick = -1
 
     # Subclasses map their properties onto FFmpeg options
     def codec_options(self) -> dict[str, str]:
@@ -118,10 +119,16 @@ class _Encoder(Element):
             if pts < 0:
                 dur = buffer.duration if buffer.duration > 0 else int(1e9 / (rate or 30))
                 pts = (self._last_pts + dur) if self._last_pts >= 0 else 0
+            # Timestamps must increase in the codec's own ticks, or muxers refuse the packets: a repeated or
+            # backwards PTS (e.g. partial batches of several streams after a tiler) moves on by one tick.
             if pts <= self._last_pts:
                 pts = self._last_pts + 1
             self._last_pts = pts
-            vf.pts = int(round(pts * self.TIME_BASE.denominator / 1e9))
+            tick = int(round(pts * self.TIME_BASE.denominator / 1e9))
+            if tick <= self._last_tick:
+                tick = self._last_tick + 1
+            self._last_tick = tick
+            vf.pts = tick
             vf.time_base = self.TIME_BASE
             self._frame_dur = dur if (dur := buffer.duration) > 0 else int(1e9 / (rate or 30))
             ret = self._push_packets(self._ctx.encode(vf))

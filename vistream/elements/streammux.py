@@ -133,6 +133,7 @@ class NvStreamMux(Element):
             st.eos = st.eos_announced = False
             st.frame_num = st.dropped = st.pushed = 0
         self.batches = 0
+        self._last_batch_pts = -1
         self._caps_cache: dict = {}
         self._thread = threading.Thread(target=self._loop, name=f"vistream:{self.name}", daemon=True)
 
@@ -366,7 +367,7 @@ class NvStreamMux(Element):
             out_caps = video_caps(fmt, w0, h0 * 2 // 3 if planar else h0, fr, features,
                                   **{"batch-size": self._props["batch-size"]})
             self._caps_cache[key] = out_caps
-        return Buffer(data, pts=first_pts, caps=out_caps, batch_meta=bm, frame_num=self.batches - 1)
+        return Buffer(data, pts=self._batch_pts(first_pts), caps=out_caps, batch_meta=bm, frame_num=self.batches - 1)
 
     def _make_gpu_buffer(self, batch: list[tuple[_SourceState, _Frame, int]]) -> Buffer:
         """GPU batch: NV12 (or RGB) frames in GPU memory -> one ``(B, H, W, 3)`` RGB uint8 CUDA tensor at the mux
@@ -417,7 +418,17 @@ class NvStreamMux(Element):
         caps = batch[0][1].caps
         fr = caps.get("framerate") if caps is not None else None
         out_caps = video_caps("RGB", tw, th, fr, ("memory:NVMM",), **{"batch-size": self._props["batch-size"]})
-        return Buffer(out, pts=first_pts, caps=out_caps, batch_meta=bm, frame_num=self.batches - 1)
+        return Buffer(out, pts=self._batch_pts(first_pts), caps=out_caps, batch_meta=bm, frame_num=self.batches - 1)
+
+    def _batch_pts(self, pts: int) -> int:
+        """The batch's PTS (its first frame's), kept increasing: a partial batch pushed on timeout can start
+        with another stream's frame of the same or an earlier time than the batch before it."""
+        last = self._last_batch_pts
+        if pts >= 0 and pts <= last:
+            pts = last + 1
+        if pts >= 0:
+            self._last_batch_pts = pts
+        return pts
 
     # --- stats ----------------------------------------------------------------------------------------------
     def source_stats(self) -> dict[int, dict[str, int]]:
