@@ -176,3 +176,20 @@ def test_streammux_gpu_batching_logic_on_host_tensors(monkeypatch):
     metas = buf.batch_meta.frame_meta_list
     assert [(m.source_id, m.batch_id, m.frame_num, m.buf_pts) for m in metas] == [(0, 0, 7, 1000), (1, 1, 3, 2000)]
     assert (metas[0].source_frame_width, metas[0].source_frame_height, metas[0].pipeline_width) == (320, 180, 320)
+
+
+def test_processes_sharing_a_gpu_without_mps_get_a_hint(monkeypatch, tmp_path):
+    monkeypatch.setattr(gpu, "_nvidia_driver_present", lambda: True)
+    monkeypatch.setenv("CUDA_MPS_PIPE_DIRECTORY", str(tmp_path))
+    monkeypatch.delenv("VISTREAM_DEVICE", raising=False)
+    assert not gpu.mps_running()
+    assert "nvidia-cuda-mps-control -d" in gpu.shared_gpu_hint(4)
+    assert gpu.shared_gpu_hint(1) is None  # one process: nothing is shared
+    monkeypatch.setenv("VISTREAM_DEVICE", "cpu")
+    assert gpu.shared_gpu_hint(4) is None  # the CPU path does not touch the GPU
+    monkeypatch.delenv("VISTREAM_DEVICE")
+    (tmp_path / "control").touch()  # the daemon's control pipe
+    assert gpu.mps_running() and gpu.shared_gpu_hint(4) is None
+    monkeypatch.setattr(gpu, "_nvidia_driver_present", lambda: False)
+    (tmp_path / "control").unlink()
+    assert gpu.shared_gpu_hint(4) is None  # no NVIDIA GPU here

@@ -166,6 +166,10 @@ def run_sharded(target: Callable[..., Any], sources: Sequence[str], workers: int
     ``counter.ready()``. Workers still running after ``timeout`` seconds are terminated (an error)."""
     out = out or sys.stdout
     shards = shard(len(sources), workers)
+    from vistream.gpu import shared_gpu_hint
+
+    if (hint := shared_gpu_hint(len(shards))) is not None:
+        print(f"** INFO: {hint}", file=sys.stderr, flush=True)
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
     start_event = ctx.Event()
