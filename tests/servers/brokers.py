@@ -187,8 +187,11 @@ class MosquittoServer(BrokerServer):
 
     def command(self) -> list[str]:
         # persistence keeps QoS 1 sessions of persistent subscribers across a restart (outage tests)
+        # max_queued_messages: a 10 s outage at 100 messages/s spools ~1000 messages that are all sent at once on
+        # reconnection, possibly before the subscriber is back; mosquitto's default queue for an offline
+        # client (1000) would drop the excess
         conf = [f"listener {self.port} 127.0.0.1", "persistence true", f"persistence_location {self.workdir}/",
-                "autosave_interval 1"]
+                "autosave_interval 1", "max_queued_messages 100000"]
         if os.geteuid() == 0:
             # as root mosquitto switches to user 'mosquitto', which cannot write our temp dir
             conf.append("user root")
