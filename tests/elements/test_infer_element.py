@@ -68,3 +68,22 @@ def test_frames_leave_in_order_with_their_own_objects_and_before_eos():
         fm = got[i].batch_meta.frame_meta_list[0]
         assert len(fm.obj_meta_list) == len(want) > 0
         assert np.array_equal(np.asarray(got[i].data[0]), frames[i])
+
+
+def test_skipped_frames_keep_their_place_between_inferred_ones():
+    frames = _frames(12)
+    p = parse_launch("appsrc name=in caps=video/x-raw,format=RGB,width=640,height=360,framerate=30/1 ! m.sink_0 "
+                     "nvstreammux name=m batch-size=1 width=640 height=360 ! "
+                     f"nvinfer name=infer config-file-path={PGIE} num-threads=2 interval=2 ! appsink name=out")
+    p.set_state(State.PLAYING)
+    for f in frames:
+        p["in"].push_buffer(f)
+    p["in"].end_of_stream()
+    assert p.bus.timed_pop_filtered(60, MessageType.EOS) is not None
+    got = []
+    while (s := p["out"].pull_sample(timeout=0)) is not None:
+        got.append(s.get_buffer().batch_meta.frame_meta_list[0])
+    p.set_state(State.NULL)
+    assert [fm.frame_num for fm in got] == list(range(12))
+    assert [i for i, fm in enumerate(got) if fm.obj_meta_list] == [0, 3, 6, 9]  # one frame in three inferred
+    assert p["infer"].frames_inferred == 4

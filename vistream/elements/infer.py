@@ -88,12 +88,15 @@ class NvInfer(Element):
         return self._finish(drain=False)
 
     def _finish(self, drain: bool) -> FlowReturn:
+        """Push the oldest batches that are done; with ``drain`` all of them (waiting), otherwise also wait
+        for the oldest once enough later slices are queued to keep every worker busy meanwhile."""
         workers = self.engine.concurrency if self.engine is not None else 1
         while self._inflight:
             buffer, pending = self._inflight[0]
-            queued_after = sum(len(p) for _, p in self._inflight) - len(pending)
-            if not drain and len(pending) and queued_after < workers:
-                break
+            if not drain and not pending.done():
+                queued_after = sum(len(p) for _, p in self._inflight) - len(pending)
+                if queued_after < workers:
+                    break
             self._inflight.popleft()
             self.frames_inferred += self.engine.complete(pending)
             ret = self.push(buffer)
@@ -102,8 +105,15 @@ class NvInfer(Element):
         return FlowReturn.OK
 
     def on_idle(self) -> FlowReturn:
-        # nothing queued upstream (a live source between frames, or the end): don't hold results back
-        return self._finish(drain=True) if getattr(self, "_inflight", None) else FlowReturn.OK
+        # Nothing queued upstream (a live source between frames, a pipeline running below the model's
+        # speed, or the end): push each batch as soon as its model run ends, but go back to the input as soon
+        # as a buffer arrives, so the workers never idle while this thread waits.
+        while getattr(self, "_inflight", None):
+            ret = self._finish(drain=False)
+            if ret != FlowReturn.OK or not self._inflight or len(self._queue):
+                return ret
+            self._inflight[0][1].wait(0.002)
+        return FlowReturn.OK
 
     def _gpu_engine(self) -> bool:
         """The PyTorch CUDA engine when the GPU path is available (see :mod:`vistream.gpu`)."""

@@ -7,6 +7,7 @@ import warnings
 from collections import deque
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,15 @@ class PendingBatch:
     def __len__(self) -> int:
         """Model slices still to wait for."""
         return len(self.slices)
+
+    def done(self) -> bool:
+        """Whether :meth:`InferEngine.complete` would return without waiting for the model."""
+        return all(s[1].done() for s in self.slices)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` seconds for the model slices to finish; returns :meth:`done`."""
+        futures_wait([s[1] for s in self.slices], timeout)
+        return self.done()
 
 
 class InferEngine:
