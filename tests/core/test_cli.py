@@ -112,6 +112,11 @@ def test_bench_json_reports_fps_latency_and_elements(traffic_clip):
     assert {"nvv4l2decoder", "nvstreammux", "fakesink"} <= names
     dec = next(e for e in data["elements"] if e["factory"] == "nvv4l2decoder")
     assert dec["buffers"] == 48 and dec["busy_s"] > 0
+    assert data["startup_s"] > 0  # reported apart: the clock starts once the pipeline is ready
+    if sys.platform.startswith("linux"):  # CPU per thread comes from /proc
+        threads = {t["name"]: t for t in data["threads"]}
+        assert threads["vistream:nvv4l2decoder0"]["cpu_s"] > 0
+        assert all(t["cpu_s"] > 0 and t["threads"] >= 1 for t in data["threads"])
 
 
 def test_demo_writes_annotated_video(tmp_path, traffic_clip):

@@ -21,6 +21,7 @@ from vistream.core.launch import parse_launch
 from vistream.core.pad import PadProbeReturn, PadProbeType
 from vistream.core.pipeline import Pipeline
 from vistream.meta import get_batch_meta
+from vistream.tools.threadcpu import ThreadCpu, ThreadStat
 
 SCENARIOS = ("decode", "detect", "track", "full")
 
@@ -50,6 +51,7 @@ class BenchResult:
     dropped_frames: int
     elements: list[ElementStat] = field(default_factory=list)
     startup_s: float = 0.0  # READY → PAUSED: elements started, models loaded (not counted in wall_s or FPS)
+    threads: list[ThreadStat] = field(default_factory=list)  # CPU per thread during the run (Linux)
 
     def table(self) -> str:
         lines = [f"scenario {self.scenario}: {self.streams} stream(s), {sum(self.frames.values())} frames in "
@@ -62,6 +64,15 @@ class BenchResult:
         for e in self.elements:
             lines.append(f"{e.name:<28}{e.factory:<20}{e.buffers:>9}{e.busy_s:>9.2f}{e.share * 100:>7.1f}%"
                          f"{e.throughput:>9.1f}")
+        if self.threads:
+            n = max(1, sum(self.frames.values()))
+            lines += ["", f"{'thread':<36}{'count':>6}{'CPU s':>9}{'ms/frame':>10}"]
+            for t in self.threads[:12]:
+                lines.append(f"{t.name[:35]:<36}{t.threads:>6}{t.cpu_s:>9.2f}{t.cpu_s / n * 1000:>10.2f}")
+            if len(self.threads) > 12:
+                rest = self.threads[12:]
+                lines.append(f"{'(others)':<36}{sum(t.threads for t in rest):>6}{sum(t.cpu_s for t in rest):>9.2f}"
+                             f"{sum(t.cpu_s for t in rest) / n * 1000:>10.2f}")
         return "\n".join(lines)
 
 
@@ -128,6 +139,7 @@ def run_bench(pipeline: Pipeline, scenario: str = "custom", progress: bool = Fal
         raise VistreamError(str(msg.parse_error()[0]) if msg else "pipeline failed to start")
     startup = time.monotonic() - t_start
     r0 = resource.getrusage(resource.RUSAGE_SELF)
+    threads_cpu = ThreadCpu().start()
     t0 = time.monotonic()
     stop = threading.Event()
     if progress:
@@ -161,6 +173,7 @@ def run_bench(pipeline: Pipeline, scenario: str = "custom", progress: bool = Fal
     if progress:
         print(file=sys.stderr)
     r1 = resource.getrusage(resource.RUSAGE_SELF)
+    thread_stats = threads_cpu.stop()
     pipeline.set_state(State.NULL)
     if error:
         raise VistreamError(error)
@@ -180,7 +193,7 @@ def run_bench(pipeline: Pipeline, scenario: str = "custom", progress: bool = Fal
     fps = {sid: n / max(wall, 1e-9) for sid, n in frames.items()}
     return BenchResult(scenario, len(frames), dict(frames), wall, fps, sum(fps.values()),
                        float(np.percentile(lat, 50)), float(np.percentile(lat, 99)), cpu,
-                       r1.ru_maxrss / 1024, dropped, elements, startup)
+                       r1.ru_maxrss / 1024, dropped, elements, startup, thread_stats)
 
 
 def _samples() -> Path:

@@ -1,0 +1,88 @@
+"""CPU time per thread of this process, for ``vistream bench``: which thread (element, model worker, FFmpeg
+codec thread) spends the cores. Linux only (``/proc/self/task``); elsewhere it reports nothing."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+_TASKS = Path("/proc/self/task")
+
+
+@dataclass
+class ThreadStat:
+    name: str  # the Python thread's name, else the OS thread name (e.g. FFmpeg's "av:h264:df0")
+    threads: int  # threads of this name
+    cpu_s: float  # user + system CPU seconds during the run
+
+
+def available() -> bool:
+    return _TASKS.is_dir()
+
+
+def _read(tid: str) -> tuple[float, str] | None:
+    try:
+        stat = (_TASKS / tid / "stat").read_text()
+        comm = (_TASKS / tid / "comm").read_text().strip()
+    except OSError:  # the thread ended between listing and reading
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), comm
+
+
+class ThreadCpu:
+    """Samples every thread's CPU time every ``interval`` seconds between :meth:`start` and :meth:`stop`, so
+    that threads ending before the run does (element threads at EOS) are counted up to their last sample."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.interval = interval
+        self._base: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+        self._names: dict[int, str] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _sample(self) -> dict[int, float]:
+        py_names = {t.native_id: t.name for t in threading.enumerate() if t.native_id is not None}
+        now = {}
+        for tid in os.listdir(_TASKS):
+            got = _read(tid)
+            if got is None:
+                continue
+            cpu, comm = got
+            now[int(tid)] = cpu
+            self._names.setdefault(int(tid), py_names.get(int(tid), comm))
+        return now
+
+    def start(self) -> ThreadCpu:
+        if not available():
+            return self
+        self._base = self._sample()
+        self._last = dict(self._base)
+        self._thread = threading.Thread(target=self._loop, name="vistream:bench-cpu", daemon=True)
+        self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._last.update(self._sample())
+
+    def stop(self) -> list[ThreadStat]:
+        """Per-name CPU time during the run, largest first (this sampler's own thread left out)."""
+        if self._thread is None:
+            return []
+        self._stop.set()
+        self._thread.join()
+        self._last.update(self._sample())
+        own = self._thread.native_id
+        by_name: dict[str, list[float]] = {}
+        for tid, cpu in self._last.items():
+            if tid == own:
+                continue
+            used = cpu - self._base.get(tid, 0.0)
+            if used > 0:
+                by_name.setdefault(self._names.get(tid, "?"), []).append(used)
+        stats = [ThreadStat(name, len(v), sum(v)) for name, v in by_name.items()]
+        return sorted(stats, key=lambda s: -s.cpu_s)
