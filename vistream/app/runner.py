@@ -172,8 +172,9 @@ def _sink(pipeline: Pipeline, cfg: AppConfig, sink: SinkConfig, idx: int) -> Ele
         if sink.codec == EncoderCodec.H264:
             enc = (_add(pipeline, "nvv4l2h264enc", f"sink_enc_{idx}", bitrate=sink.bitrate,
                         iframeinterval=sink.iframeinterval) if hw else
+                   # deepstream-app sets tune=zerolatency on software encoders (no frame-delay lookahead)
                    _add(pipeline, "x264enc", f"sink_enc_{idx}", bitrate=max(1, sink.bitrate // 1000),
-                        key_int_max=sink.iframeinterval, speed_preset="veryfast"))
+                        key_int_max=sink.iframeinterval, speed_preset="veryfast", tune="zerolatency"))
         elif sink.codec == EncoderCodec.H265:
             enc = _add(pipeline, "nvv4l2h265enc", f"sink_enc_{idx}", bitrate=sink.bitrate,
                        iframeinterval=sink.iframeinterval)
