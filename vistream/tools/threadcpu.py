@@ -43,6 +43,7 @@ class ThreadCpu:
         self._names: dict[int, str] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._process = _read(str(os.getpid()))[1] if available() else ""
 
     def _sample(self) -> dict[int, float]:
         py_names = {t.native_id: t.name for t in threading.enumerate() if t.native_id is not None}
@@ -53,7 +54,11 @@ class ThreadCpu:
                 continue
             cpu, comm = got
             now[int(tid)] = cpu
-            self._names.setdefault(int(tid), py_names.get(int(tid), comm))
+            if int(tid) not in self._names:
+                # threads a native library started without naming them (x264's, ONNX Runtime's pools) carry
+                # the process name
+                name = py_names.get(int(tid)) or ("unnamed native threads" if comm == self._process else comm)
+                self._names[int(tid)] = name
         return now
 
     def start(self) -> ThreadCpu:
