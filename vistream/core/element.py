@@ -494,14 +494,7 @@ class Element:
     def _process(self, pad: Pad, buffer: Buffer) -> FlowReturn:
         start_down = self._downstream_ns
         t0 = time.perf_counter_ns()
-        try:
-            ret = self.chain(pad, buffer)
-        except ElementError as e:
-            self.post_error(e.message, e.debug)
-            ret = FlowReturn.ERROR
-        except Exception as e:  # an element's bug must not kill the stream silently
-            self.post_error(f"{type(e).__name__}: {e}", traceback.format_exc())
-            ret = FlowReturn.ERROR
+        ret = self._guarded(self.chain, pad, buffer)
         self.proc_ns += time.perf_counter_ns() - t0 - (self._downstream_ns - start_down)
         if ret is None:
             ret = FlowReturn.OK
@@ -550,7 +543,7 @@ class Element:
         idle = type(self).on_idle is not Element.on_idle
         while True:
             if idle and not len(q) and self._flow_error is None:
-                self._after_chain(self._run_idle())
+                self._after_chain(self._guarded(self.on_idle) or FlowReturn.OK)
             try:
                 item = q.get()
             except Flushing:
@@ -571,14 +564,15 @@ class Element:
             if ret == FlowReturn.ERROR:
                 self._send_eos_once()
 
-    def _run_idle(self) -> FlowReturn:
+    def _guarded(self, hook, *args) -> FlowReturn | None:
+        """Call a streaming hook (``chain``, ``on_idle``): an exception becomes a bus ERROR naming this element
+        and ``FlowReturn.ERROR``."""
         try:
-            return self.on_idle() or FlowReturn.OK
+            return hook(*args)
         except ElementError as e:
             self.post_error(e.message, e.debug)
-        except Exception as e:
+        except Exception as e:  # an element's bug must not kill the stream silently
             self.post_error(f"{type(e).__name__}: {e}", traceback.format_exc())
-        self._flow_error = FlowReturn.ERROR
         return FlowReturn.ERROR
 
     def on_idle(self) -> FlowReturn:

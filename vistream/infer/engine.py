@@ -332,11 +332,7 @@ class InferEngine:
 
     def process(self, frames: Sequence[np.ndarray] | np.ndarray, batch_meta: BatchMeta) -> int:
         """Infer one batch and attach the results to ``batch_meta`` in place; returns the number of images run."""
-        ids = [fm.batch_id for fm in batch_meta.frame_meta_list]
-        if len(set(ids)) != len(ids):
-            raise ValueError(f"frame metas of one batch share batch_id values {ids}: each frame needs its own "
-                             "index into frames")
-        due = [fm for fm in batch_meta.frame_meta_list if self._due(fm)]
+        due = self._due_frames(batch_meta)
         if not due:
             return 0
         if self.is_primary:
@@ -344,10 +340,7 @@ class InferEngine:
             n = 0
             for start in range(0, len(due), self.config.batch_size):
                 chunk = due[start:start + self.config.batch_size]
-                results = self._infer_images(images[start:start + len(chunk)], None)
-                for fm, res in zip(chunk, results, strict=True):
-                    self._attach_frame(fm, res)
-                    self._write_raw(res, f"source-{fm.source_id}_frame-{fm.frame_num}")
+                self._attach_results(chunk, self._infer_images(images[start:start + len(chunk)], None))
                 n += len(chunk)
             return n
         return self._process_objects(frames, due)
@@ -366,11 +359,7 @@ class InferEngine:
         mode, dynamic-batch or GPU models) run the batch here, and :meth:`complete` only returns its count."""
         if not (self._async_slices and self.is_primary and self._pool is not None):
             return PendingBatch(self.process(frames, batch_meta))
-        ids = [fm.batch_id for fm in batch_meta.frame_meta_list]
-        if len(set(ids)) != len(ids):
-            raise ValueError(f"frame metas of one batch share batch_id values {ids}: each frame needs its own "
-                             "index into frames")
-        due = [fm for fm in batch_meta.frame_meta_list if self._due(fm)]
+        due = self._due_frames(batch_meta)
         images = [self._frame(frames, fm) for fm in due]
         step = self.backend.max_batch
         pending = PendingBatch(len(due))
@@ -387,10 +376,8 @@ class InferEngine:
             fms, fut, transforms, buf = pending.slices.popleft()
             outputs = fut.result()
             self._free_slices.append(buf)
-            results = self._postprocess_all({k: v[:len(fms)] for k, v in outputs.items()}, transforms)
-            for fm, res in zip(fms, results, strict=True):
-                self._attach_frame(fm, res)
-                self._write_raw(res, f"source-{fm.source_id}_frame-{fm.frame_num}")
+            # one transform per real image: the outputs of a short slice's padding are never read
+            self._attach_results(fms, self._postprocess_all(outputs, transforms))
         return pending.count
 
     def infer_arrays(self, frames: Sequence[np.ndarray] | np.ndarray) -> list[Detections | list[LabelInfo] | SegmentationMeta | InferTensorMeta | None]:
@@ -405,6 +392,19 @@ class InferEngine:
         return out
 
     # ---- internals ----------------------------------------------------------------------------------------
+
+    def _due_frames(self, batch_meta: BatchMeta) -> list[FrameMeta]:
+        """The batch's frames to infer now (``interval``), after checking each has its own ``batch_id``."""
+        ids = [fm.batch_id for fm in batch_meta.frame_meta_list]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"frame metas of one batch share batch_id values {ids}: each frame needs its own "
+                             "index into frames")
+        return [fm for fm in batch_meta.frame_meta_list if self._due(fm)]
+
+    def _attach_results(self, frame_metas: list[FrameMeta], results: list[InferResult]) -> None:
+        for fm, res in zip(frame_metas, results, strict=True):
+            self._attach_frame(fm, res)
+            self._write_raw(res, f"source-{fm.source_id}_frame-{fm.frame_num}")
 
     def _due(self, fm: FrameMeta) -> bool:
         seen = self._frames_seen.get(fm.source_id, 0)

@@ -76,16 +76,17 @@ class Preprocessor:
         self.pad_norm = (np.float32(cfg.pad_value) - self.offsets) * self.scale
         self._batch = np.zeros((0,), np.float32)
 
+    def _shape(self, n: int) -> tuple[int, int, int, int]:
+        return (n, self.net_h, self.net_w, self.channels) if self.nhwc else (n, self.channels, self.net_h, self.net_w)
+
     def _buffer(self, n: int) -> np.ndarray:
-        shape = (n, self.net_h, self.net_w, self.channels) if self.nhwc else (n, self.channels, self.net_h, self.net_w)
         if self._batch.shape[0] < n:
-            self._batch = np.zeros(shape, np.float32)
+            self._batch = np.zeros(self._shape(n), np.float32)
         return self._batch[:n]  # callers slice; never reallocated while a slice is being inferred
 
     def new_batch(self, n: int) -> np.ndarray:
         """A separate (uninitialised) batch array of ``n`` images in the network's layout."""
-        shape = (n, self.net_h, self.net_w, self.channels) if self.nhwc else (n, self.channels, self.net_h, self.net_w)
-        return np.empty(shape, np.float32)
+        return np.empty(self._shape(n), np.float32)
 
     def reserve(self, n: int) -> np.ndarray:
         """The preallocated batch, grown to hold at least ``n`` images (contents are kept only if not grown)."""

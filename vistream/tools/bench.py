@@ -71,8 +71,8 @@ class BenchResult:
                 lines.append(f"{t.name[:35]:<36}{t.threads:>6}{t.cpu_s:>9.2f}{t.cpu_s / n * 1000:>10.2f}")
             if len(self.threads) > 12:
                 rest = self.threads[12:]
-                lines.append(f"{'(others)':<36}{sum(t.threads for t in rest):>6}{sum(t.cpu_s for t in rest):>9.2f}"
-                             f"{sum(t.cpu_s for t in rest) / n * 1000:>10.2f}")
+                cpu = sum(t.cpu_s for t in rest)
+                lines.append(f"{'(others)':<36}{sum(t.threads for t in rest):>6}{cpu:>9.2f}{cpu / n * 1000:>10.2f}")
         return "\n".join(lines)
 
 
@@ -101,6 +101,12 @@ def scenario_description(scenario: str, clips: list[str], infer_config: str, tra
     out = output or str(Path(tempfile.gettempdir()) / "vistream-bench.mp4")
     return (desc + " ! nvvideoconvert ! nvdsosd name=benchsink_osd ! nvvideoconvert ! x264enc speed-preset=ultrafast "
             f"! mp4mux ! filesink location={out}")
+
+
+def _start(pipeline: Pipeline, state: State) -> None:
+    if pipeline.set_state(state) == StateChangeReturn.FAILURE:
+        msg = pipeline.bus.timed_pop_filtered(0, MessageType.ERROR)
+        raise VistreamError(str(msg.parse_error()[0]) if msg else "pipeline failed to start")
 
 
 def run_bench(pipeline: Pipeline, scenario: str = "custom", progress: bool = False,
@@ -134,9 +140,7 @@ def run_bench(pipeline: Pipeline, scenario: str = "custom", progress: bool = Fal
     # Start the elements (models load, files open) before the clock starts: FPS is the running pipeline's,
     # as a long-running deployment sees it; the start-up time is reported on its own.
     t_start = time.monotonic()
-    if pipeline.set_state(State.PAUSED) == StateChangeReturn.FAILURE:
-        msg = pipeline.bus.timed_pop_filtered(0, MessageType.ERROR)
-        raise VistreamError(str(msg.parse_error()[0]) if msg else "pipeline failed to start")
+    _start(pipeline, State.PAUSED)
     startup = time.monotonic() - t_start
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     threads_cpu = ThreadCpu().start()
@@ -151,9 +155,7 @@ def run_bench(pipeline: Pipeline, scenario: str = "custom", progress: bool = Fal
                 print(f"\r[bench] {el:6.1f} s  {n} frames  {n / max(el, 1e-9):.1f} FPS", end="", file=sys.stderr,
                       flush=True)
         threading.Thread(target=show, daemon=True).start()
-    if pipeline.set_state(State.PLAYING) == StateChangeReturn.FAILURE:
-        msg = pipeline.bus.timed_pop_filtered(0, MessageType.ERROR)
-        raise VistreamError(str(msg.parse_error()[0]) if msg else "pipeline failed to start")
+    _start(pipeline, State.PLAYING)
     error = None
     while True:
         msg = pipeline.bus.timed_pop_filtered(0.2, MessageType.EOS | MessageType.ERROR)
