@@ -22,14 +22,22 @@ def available() -> bool:
     return _TASKS.is_dir()
 
 
-def _read(tid: str) -> tuple[float, str] | None:
+def _cpu(tid: str) -> float | None:
+    """User + system CPU seconds of thread ``tid``, or None when it has ended."""
     try:
         stat = (_TASKS / tid / "stat").read_text()
-        comm = (_TASKS / tid / "comm").read_text().strip()
-    except OSError:  # the thread ended between listing and reading
+    except OSError:
         return None
     fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), comm
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _comm(tid: str) -> str:
+    """The OS name of thread ``tid`` ("" when it has ended)."""
+    try:
+        return (_TASKS / tid / "comm").read_text().strip()
+    except OSError:
+        return ""
 
 
 class ThreadCpu:
@@ -43,21 +51,23 @@ class ThreadCpu:
         self._names: dict[int, str] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._process = _read(str(os.getpid()))[1] if available() else ""
+        self._process = _comm(str(os.getpid())) if available() else ""
 
     def _sample(self) -> dict[int, float]:
         py_names = {t.native_id: t.name for t in threading.enumerate() if t.native_id is not None}
         now = {}
         for tid in os.listdir(_TASKS):
-            got = _read(tid)
-            if got is None:
+            cpu = _cpu(tid)
+            if cpu is None:  # the thread ended between listing and reading
                 continue
-            cpu, comm = got
             now[int(tid)] = cpu
             if int(tid) not in self._names:
                 # threads a native library started without naming them (x264's, ONNX Runtime's pools) carry
                 # the process name
-                name = py_names.get(int(tid)) or ("unnamed native threads" if comm == self._process else comm)
+                name = py_names.get(int(tid))
+                if name is None:
+                    comm = _comm(tid)
+                    name = "unnamed native threads" if comm == self._process else comm
                 self._names[int(tid)] = name
         return now
 
