@@ -8,6 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
+from vistream.track.geometry import iou_matrix
+
 ROOT = Path(__file__).resolve().parents[2]
 CLIP = ROOT / "samples" / "videos" / "traffic_overhead_640x360.mp4"
 ELEMENTARY = ROOT / "samples" / "videos" / "traffic_overhead_640x360.h264"
@@ -23,16 +25,6 @@ def _cpu_frames(n: int) -> list[np.ndarray]:
         assert ok
         out.append(np.ascontiguousarray(bgr[:, :, ::-1]))
     return out
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = lambda r: (r[:, 2] - r[:, 0]) * (r[:, 3] - r[:, 1])  # noqa: E731
-    return inter / (area(a)[:, None] + area(b)[None, :] - inter)
 
 
 def test_nvdec_decodes_every_frame_with_timestamps(cuda):
@@ -195,7 +187,7 @@ def test_cpu_gpu_parity_on_the_shipped_clip(cuda):
         count_diffs.append(abs(len(g) - len(ref)))
         total += len(ref)
         if len(ref) and len(g):
-            iou = _iou(ref.xyxy, g)
+            iou = iou_matrix(ref.xyxy, g)
             j = iou.argmax(1)
             ok = (iou.max(1) >= 0.9) & (gcls[j] == ref.class_id)
             matched += int(ok.sum())

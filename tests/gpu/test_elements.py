@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from vistream.track.geometry import iou_matrix
+
 ROOT = Path(__file__).resolve().parents[2]
 CLIP = ROOT / "tests" / "data" / "traffic_48.mp4"  # 48 frames, 640x360, 2-8 cars per frame
 YOLOX_CFG = ROOT / "samples" / "configs" / "config_infer_primary_yoloX.txt"
@@ -70,16 +72,6 @@ def _run_collect(launch: str, monkeypatch, device: str) -> tuple[dict, list[bool
     return objs, on_gpu
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = lambda r: (r[:, 2] - r[:, 0]) * (r[:, 3] - r[:, 1])  # noqa: E731
-    return inter / (area(a)[:, None] + area(b)[None, :] - inter)
-
-
 def _assert_parity(cpu: dict, gpu: dict) -> None:
     assert set(cpu) == set(gpu), "both paths must deliver every frame of every source"
     total = matched = 0
@@ -93,7 +85,7 @@ def _assert_parity(cpu: dict, gpu: dict) -> None:
             # box of its class with IoU >= 0.9
             r, g = np.array([o[2:] for o in ref]), np.array([o[2:] for o in got])
             same_cls = np.array([o[0] for o in ref])[:, None] == np.array([o[0] for o in got])[None, :]
-            matched += int(((_iou(r, g) >= 0.9) & same_cls).any(1).sum())
+            matched += int(((iou_matrix(r, g) >= 0.9) & same_cls).any(1).sum())
     assert total >= len(cpu)  # 81 cars in the 48 frames on the CPU path
     print(f"parity: {matched}/{total} objects matched, per-frame count differences {sum(diffs)}")
     assert matched / total >= 0.95, (matched, total)

@@ -5,27 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
 
+from tests.server.server_helpers import wait_for
 from tests.servers.brokers import MosquittoServer
 from vistream.live.manager import ManagerOptions, PipelineManager
 from vistream.msg.consumer import MsgConsumer
 
 pytestmark = pytest.mark.server
 DATA = Path(__file__).resolve().parents[1] / "data"
-
-
-def _wait(cond, timeout=10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def _iso(t: dt.datetime) -> str:
@@ -49,18 +40,18 @@ def test_broker_commands_add_record_and_remove_streams(tmp_path):
 
             send({"command": "add-source", "source": {"uri": f"file://{DATA / 'people_48.mp4'}"},
                   "sensor": {"id": "1"}})
-            assert _wait(lambda: 1 in mgr.streams and mgr.streams[1].frames > 10)
+            assert wait_for(lambda: 1 in mgr.streams and mgr.streams[1].frames > 10)
             now = dt.datetime.now(dt.timezone.utc)
             send({"command": "start-recording", "start": _iso(now - dt.timedelta(seconds=1)),
                   "end": _iso(now + dt.timedelta(seconds=1)), "sensor": {"id": "1"}})
-            assert _wait(lambda: any(e["type"] == "recording-done" for e in mgr.recent_events()))
+            assert wait_for(lambda: any(e["type"] == "recording-done" for e in mgr.recent_events()))
             done = next(e for e in mgr.recent_events() if e["type"] == "recording-done")
             assert done["source_id"] == 1 and (tmp_path / done["filename"]).is_file()
             assert 1500 <= done["duration_ms"] <= 3500  # ~1 s before (from a keyframe) + ~1 s after
             send({"command": "remove-source", "sensor": {"id": "1"}})
-            assert _wait(lambda: 1 not in mgr.streams)
+            assert wait_for(lambda: 1 not in mgr.streams)
             send({"command": "start-recording", "sensor": {"id": "7"}})
-            assert _wait(lambda: any(e["type"] == "command-failed" for e in mgr.recent_events()))
+            assert wait_for(lambda: any(e["type"] == "command-failed" for e in mgr.recent_events()))
             failed = next(e for e in mgr.recent_events() if e["type"] == "command-failed")
             assert 'no stream "7"' in failed["message"]
             assert sorted(mgr.streams) == [0] and mgr.streams[0].frames > 20

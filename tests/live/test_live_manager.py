@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.server.server_helpers import wait_for
 from vistream import PadProbeReturn, PadProbeType
 from vistream.live.manager import ManagerOptions, PipelineManager
 from vistream.meta import get_batch_meta
@@ -17,15 +18,6 @@ from vistream.server.app import create_app
 
 pytestmark = pytest.mark.server
 DATA = Path(__file__).resolve().parents[1] / "data"
-
-
-def _wait(cond, timeout=15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_dropped_camera_reconnects_while_the_other_stream_goes_on(rtsp_camera):
@@ -39,15 +31,15 @@ def test_dropped_camera_reconnects_while_the_other_stream_goes_on(rtsp_camera):
             return PadProbeReturn.OK
 
         mgr.pipeline.get_by_name("sink").get_static_pad("sink").add_probe(PadProbeType.BUFFER, probe)
-        assert _wait(lambda: len(frames[1]) >= 20), f"camera frames: {len(frames[1])}"
+        assert wait_for(lambda: len(frames[1]) >= 20, 15), f"camera frames: {len(frames[1])}"
         rtsp_camera.kill()
-        assert _wait(lambda: mgr.streams[1].state == "reconnecting", 10)
+        assert wait_for(lambda: mgr.streams[1].state == "reconnecting", 10)
         file_during = len(frames[0])
         time.sleep(1.5)
         assert len(frames[0]) > file_during + 20  # the file stream went on while the camera was away
         cam_before = len(frames[1])
         rtsp_camera.start()
-        assert _wait(lambda: len(frames[1]) >= cam_before + 20, 20)
+        assert wait_for(lambda: len(frames[1]) >= cam_before + 20, 20)
         assert mgr.streams[1].state == "playing"
         dropped0 = next(s for s in mgr.stats()["streams"] if s["source_id"] == 0)["dropped"]
         with TestClient(create_app(mgr, token="t")) as c:
