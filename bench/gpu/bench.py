@@ -23,6 +23,7 @@ Several processes on one GPU run best under the CUDA MPS daemon (``nvidia-cuda-m
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import queue
@@ -41,7 +42,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from vistream.gpu.infer import GpuInferEngine  # noqa: E402
 from vistream.gpu.ops import nv12_to_rgb  # noqa: E402
 from vistream.meta import BatchMeta, FrameMeta  # noqa: E402
+from vistream.tools.threadcpu import ThreadCpu  # noqa: E402
 from vistream.track import TrackerCore  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from monitor import Monitor  # noqa: E402
 
 CONFIG = "samples/configs/config_infer_primary_yoloX.txt"
 TRACKER = "samples/configs/tracker/config_tracker_IOU.yml"
@@ -54,7 +59,7 @@ def log(*a):
 
 # ---- 1. NVDEC ceiling ---------------------------------------------------------------------------------------
 
-def decode_ceiling(clip: str, streams: int, frames_per_stream: int) -> dict:
+def decode_ceiling(clip: str, streams: int, frames_per_stream: int, monitor: bool = True) -> dict:
     import PyNvVideoCodec as nvc
 
     counts = [0] * streams
@@ -81,16 +86,20 @@ def decode_ceiling(clip: str, streams: int, frames_per_stream: int) -> dict:
         t.start()
     ready.wait()
     t0 = time.perf_counter()
-    done.wait()
+    with Monitor() if monitor else contextlib.nullcontext() as mon:
+        done.wait()
     dt = time.perf_counter() - t0
     total = sum(counts)
-    return {"streams": streams, "frames": total, "seconds": round(dt, 3), "fps": round(total / dt, 1),
-            "fps_per_stream": round(total / dt / streams, 1)}
+    res = {"streams": streams, "frames": total, "seconds": round(dt, 3), "fps": round(total / dt, 1),
+           "fps_per_stream": round(total / dt / streams, 1)}
+    if mon is not None:
+        res["machine"] = mon.result
+    return res
 
 
 def _decode_proc(args):
-    clip, streams, frames, q = args
-    q.put(decode_ceiling(clip, streams, frames))
+    clip, streams, frames, q, k = args
+    q.put(decode_ceiling(clip, streams, frames, monitor=k == 0))  # one process watches the machine
 
 
 def decode_ceiling_procs(clip: str, streams: int, procs: int, frames_per_stream: int) -> dict:
@@ -99,15 +108,91 @@ def decode_ceiling_procs(clip: str, streams: int, procs: int, frames_per_stream:
 
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
-    ps = [ctx.Process(target=_decode_proc, args=((clip, streams // procs, frames_per_stream, q),))
-          for _ in range(procs)]
+    ps = [ctx.Process(target=_decode_proc, args=((clip, streams // procs, frames_per_stream, q, k),))
+          for k in range(procs)]
     for p in ps:
         p.start()
     rs = [q.get() for _ in ps]
     for p in ps:
         p.join()
     fps = sum(r["fps"] for r in rs)  # sessions start together (barrier per process): sum of rates
-    return {"streams": streams, "processes": procs, "fps": round(fps, 1), "fps_per_stream": round(fps / streams, 1)}
+    res = {"streams": streams, "processes": procs, "fps": round(fps, 1), "fps_per_stream": round(fps / streams, 1)}
+    if mons := [r["machine"] for r in rs if "machine" in r]:
+        res["machine"] = mons[0]
+    return res
+
+
+def decode_threaded(clip: str, streams: int, seconds: float = 8.0, batch: int = 4, buffer: int = 16,
+                    monitor: bool = True) -> dict:
+    """NVDEC through PyNvVideoCodec's ``ThreadedDecoder``: demux and decode run in its C++ threads, Python only
+    fetches batches of ``batch`` frames: the decode rate without a Python call per packet. Counted over
+    ``seconds`` after a 1 s warm-up (the decoders prefetch ``buffer`` frames when they are made)."""
+    import PyNvVideoCodec as nvc
+
+    decs = [nvc.ThreadedDecoder(clip, buffer, gpu_id=0, use_device_memory=True) for _ in range(streams)]
+    counts = [0] * streams
+    stop = threading.Event()
+    errors: list[str] = []
+
+    def worker(i):
+        d = decs[i]
+        try:
+            while not stop.is_set():
+                frames = d.get_batch_frames(batch)
+                if not frames:  # end of the clip: start it again (the decoder is reused)
+                    d.reconfigure_decoder(clip)
+                    continue
+                counts[i] += len(frames)
+        except Exception as exc:  # reported, not hidden: the part's result names it
+            errors.append(f"stream {i}: {exc!r}")
+
+    threads = [threading.Thread(target=worker, args=(i,), name="decode", daemon=True) for i in range(streams)]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)
+    c0, t0 = sum(counts), time.perf_counter()
+    with Monitor() if monitor else contextlib.nullcontext() as mon:
+        time.sleep(seconds)
+        c1, dt = sum(counts), time.perf_counter() - t0
+    stop.set()
+    for t in threads:
+        t.join(timeout=5)
+    for d in decs:
+        d.end()
+    res = {"streams": streams, "decoder": "ThreadedDecoder", "frames": c1 - c0, "seconds": round(dt, 2),
+           "fps": round((c1 - c0) / dt, 1), "fps_per_stream": round((c1 - c0) / dt / streams, 1),
+           "errors": errors[:4]}
+    if mon is not None:
+        res["machine"] = mon.result
+    log("decode (ThreadedDecoder)", res)
+    return res
+
+
+def _decode_threaded_proc(args):
+    clip, streams, seconds, q, k = args
+    q.put(decode_threaded(clip, streams, seconds, monitor=k == 0))
+
+
+def decode_threaded_procs(clip: str, streams: int, procs: int, seconds: float = 8.0) -> dict:
+    """:func:`decode_threaded` split over ``procs`` processes, started together (their windows overlap)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    ps = [ctx.Process(target=_decode_threaded_proc, args=((clip, streams // procs, seconds, q, k),))
+          for k in range(procs)]
+    for p in ps:
+        p.start()
+    rs = [q.get() for _ in ps]
+    for p in ps:
+        p.join()
+    fps = sum(r["fps"] for r in rs)
+    res = {"streams": streams, "processes": procs, "decoder": "ThreadedDecoder", "fps": round(fps, 1),
+           "fps_per_stream": round(fps / streams, 1), "errors": [e for r in rs for e in r["errors"]][:4]}
+    if mons := [r["machine"] for r in rs if "machine" in r]:
+        res["machine"] = mons[0]
+    log(f"decode (ThreadedDecoder, {procs} processes)", res)
+    return res
 
 
 # ---- 2. model ceiling -----------------------------------------------------------------------------------------
@@ -173,9 +258,15 @@ class E2E:
     """decode threads -> mux thread (GPU batch) -> infer+track thread -> sink."""
 
     def __init__(self, clip: str, streams: int, paced: bool, seconds: float, mux_w=1920, mux_h=1080,
-                 infer_batch: int = 64, dec_threads: int = 0):
+                 infer_batch: int = 64, dec_threads: int = 0, decoder: str = "packets", monitor: bool = False):
         self.clip, self.n, self.paced, self.seconds = clip, streams, paced, seconds
         self.dec_threads = dec_threads  # 0: one decode thread per stream; K: K threads driving all sessions
+        if decoder not in ("packets", "threaded"):
+            raise ValueError(f"decoder must be 'packets' or 'threaded' (got {decoder!r})")
+        if decoder == "threaded" and dec_threads:
+            raise ValueError("decoder='threaded' runs one thread per stream")
+        self.decoder_kind = decoder  # packets: a Python call per packet; threaded: PyNvVideoCodec's C++ threads
+        self.monitor = monitor
         self.mux_w, self.mux_h = mux_w, mux_h
         self.q = [queue.Queue(maxsize=8) for _ in range(streams)]
         self.batches = queue.Queue(maxsize=2)
@@ -219,6 +310,28 @@ class E2E:
                     return
             dmx = nvc.CreateDemuxer(filename=self.clip)  # loop the clip
             dec = nvc.CreateDecoder(gpuid=0, codec=dmx.GetNvCodecId(), usedevicememory=True)
+
+    def decoder_threaded(self, i):
+        """Demux and decode in PyNvVideoCodec's C++ threads (``ThreadedDecoder``); this thread only copies the
+        frames out of its ring buffer, four at a time."""
+        import PyNvVideoCodec as nvc
+
+        dec = nvc.ThreadedDecoder(self.clip, 16, gpu_id=0, use_device_memory=True)
+        self.started.wait()
+        t0, k = self.t0, 0
+        while not self.stop.is_set():
+            frames = dec.get_batch_frames(1 if self.paced else 4)
+            if not frames:
+                dec.reconfigure_decoder(self.clip)  # loop the clip
+                continue
+            for fr in frames:
+                if self.paced:  # a live camera: frame k is released at t0 + k/30 (decoded ahead, as NVDEC is
+                    delay = t0 + k / 30.0 - time.perf_counter()  # far faster than 30 FPS per stream)
+                    if delay > 0:
+                        time.sleep(delay)
+                k += 1
+                self._put(self.q[i], (torch.from_dlpack(fr).clone(), time.perf_counter()))
+        dec.end()
 
     def decoder_group(self, ids):
         """One thread driving the NVDEC sessions of several streams, one packet per stream in turn (paced: each
@@ -322,10 +435,12 @@ class E2E:
         self.started = threading.Event()
         if self.dec_threads:
             groups = [list(range(k, self.n, self.dec_threads)) for k in range(min(self.dec_threads, self.n))]
-            threads = [threading.Thread(target=self.decoder_group, args=(g,), daemon=True) for g in groups]
+            threads = [threading.Thread(target=self.decoder_group, args=(g,), name="decode", daemon=True)
+                       for g in groups]
         else:
-            threads = [threading.Thread(target=self.decoder, args=(i,), daemon=True) for i in range(self.n)]
-        threads += [threading.Thread(target=f, daemon=True) for f in (self.mux, self.infer, self.post)]
+            fn = self.decoder_threaded if self.decoder_kind == "threaded" else self.decoder
+            threads = [threading.Thread(target=fn, args=(i,), name="decode", daemon=True) for i in range(self.n)]
+        threads += [threading.Thread(target=f, name=f.__name__, daemon=True) for f in (self.mux, self.infer, self.post)]
         for t in threads:
             t.start()
         time.sleep(1.0 + 0.02 * self.n)  # decoder sessions start
@@ -333,7 +448,11 @@ class E2E:
             ready()
         self.t0 = time.perf_counter()
         self.started.set()
-        time.sleep(self.seconds + warmup)
+        time.sleep(warmup)
+        cpu = ThreadCpu(interval=0.5).start()  # CPU seconds per thread name over the counted window
+        with Monitor() if self.monitor else contextlib.nullcontext() as mon:
+            time.sleep(self.seconds)
+        threads_cpu = cpu.stop()
         self.stop.set()
         deadline = time.perf_counter() + 10
         for t in threads:
@@ -353,7 +472,13 @@ class E2E:
                "latency_ms_p99_last_third": round(float(np.percentile(late, 99)), 1),
                "objects_per_frame": round(self.objects / max(1, sum(self.per_stream)), 2),
                "stage_seconds": {k: round(v, 2) for k, v in self.stage.items()},
-               "dec_threads": self.dec_threads or self.n, "gpu_decode": self.engine.gpu_decode}
+               "dec_threads": self.dec_threads or self.n, "gpu_decode": self.engine.gpu_decode,
+               "decoder": self.decoder_kind,
+               # cores each kind of thread kept busy (decode: all decoder threads together)
+               "thread_cores": {t.name: round(t.cpu_s / self.seconds, 2) for t in threads_cpu[:8]},
+               "process_cores": round(sum(t.cpu_s for t in threads_cpu) / self.seconds, 2)}
+        if mon is not None:
+            res["machine"] = mon.result
         if keep_latencies:
             res["_lat"] = [(round(t, 3), round(v * 1e3, 2)) for t, v in self.lat]
             res["_per_stream"] = list(self.per_stream)
@@ -361,19 +486,22 @@ class E2E:
         return res
 
 
-def _e2e_target(ids, uris, counter, paced, seconds, dec_threads):
-    """Worker process of :func:`e2e_procs`: an :class:`E2E` over this process's share of the streams."""
-    e = E2E(uris[0], len(ids), paced=paced, seconds=seconds, dec_threads=dec_threads)
+def _e2e_target(ids, uris, counter, paced, seconds, dec_threads, decoder="packets"):
+    """Worker process of :func:`e2e_procs`: an :class:`E2E` over this process's share of the streams (the
+    process with stream 0 also watches the machine)."""
+    e = E2E(uris[0], len(ids), paced=paced, seconds=seconds, dec_threads=dec_threads, decoder=decoder,
+            monitor=ids[0] == 0)
     return e.run(ready=counter.ready, keep_latencies=True)
 
 
-def e2e_procs(clip: str, streams: int, procs: int, paced: bool, seconds: float, dec_threads: int = 0) -> dict:
+def e2e_procs(clip: str, streams: int, procs: int, paced: bool, seconds: float, dec_threads: int = 0,
+              decoder: str = "packets") -> dict:
     """The end-to-end pipeline over ``procs`` worker processes (``vistream.app.workers.run_sharded``: the
     sharding behind ``vistream app --workers``), each with its own streams, CUDA context and interpreter."""
     from vistream.app.workers import run_sharded
 
-    run = run_sharded(_e2e_target, [clip] * streams, procs, args=(paced, seconds, dec_threads), interval=0,
-                      sync_start=True, timeout=seconds + 240)
+    run = run_sharded(_e2e_target, [clip] * streams, procs, args=(paced, seconds, dec_threads, decoder),
+                      interval=0, sync_start=True, timeout=seconds + 240)
     if run.errors:
         raise RuntimeError(f"e2e workers failed: {run.errors}")
     rs = [run.results[k] for k in sorted(run.results)]
@@ -392,6 +520,8 @@ def e2e_procs(clip: str, streams: int, procs: int, paced: bool, seconds: float, 
            "latency_ms_p99_last_third": round(float(np.percentile(lat_a[tl_a > tl_a.max() - third], 99)), 1)
            if third else None,
            "dec_threads_per_process": rs[0]["dec_threads"], "gpu_decode": rs[0]["gpu_decode"],
+           "decoder": decoder, "machine": next((r["machine"] for r in rs if "machine" in r), None),
+           "process_cores": [r["process_cores"] for r in rs],
            "per_process": [{k: v for k, v in r.items() if not k.startswith("_")} for r in rs]}
     log(f"e2e {'paced' if paced else 'unpaced'} {streams} streams in {len(rs)} processes: "
         f"{ {k: v for k, v in res.items() if k != 'per_process'} }")
@@ -414,13 +544,24 @@ def fp16_config(directory: str) -> str:
     return str(out)
 
 
-def elements_e2e(clip: str, streams: int, procs: int, cfg: str, osd_file: str | None = None) -> dict:
+ELEMENT_SOURCES = {
+    # packets demuxed by qtdemux (PyAV), decoded by nvv4l2decoder one packet per call
+    "filesrc": "filesrc location={location} ! qtdemux ! h264parse ! nvv4l2decoder ! queue ! m.sink_{i}",
+    # a local file demuxed and decoded in PyNvVideoCodec's C++ threads (FileDecoder)
+    "uri": "uridecodebin uri=file://{location} ! m.sink_{i}",
+}
+
+
+def elements_e2e(clip: str, streams: int, procs: int, cfg: str, osd_file: str | None = None,
+                 source: str = "filesrc") -> dict:
     """The launch-string pipeline (elements) over ``procs`` processes (``vistream.app.workers``): each file
     read once, unpaced; steady-state FPS from the per-stream frame counts (start-up excluded). With
-    ``osd_file`` (one process): tiler, nvdsosd and nvv4l2h264enc (FFmpeg libx264 where there is no NVENC)."""
+    ``osd_file`` (one process): tiler, nvdsosd and nvv4l2h264enc (FFmpeg libx264 where there is no NVENC).
+    ``source``: a key of :data:`ELEMENT_SOURCES`."""
     from vistream.app.workers import run_launch_workers
 
-    source = "filesrc location={location} ! qtdemux ! h264parse ! nvv4l2decoder ! queue ! m.sink_{i}"
+    kind, source = source, ELEMENT_SOURCES[source]
+    clip = str(Path(clip).resolve())
     tail = (f"nvinfer config-file-path={cfg} batch-size={{batch}} ! nvtracker ll-config-file={Path(TRACKER).resolve()} "
             "ll-lib-file=libnvds_nvmultiobjecttracker.so ! ")
     if osd_file:
@@ -438,7 +579,7 @@ def elements_e2e(clip: str, streams: int, procs: int, cfg: str, osd_file: str | 
                              sync_start=True, count_at="tiler" if osd_file else "sink")
     if run.errors:
         raise RuntimeError(f"launch workers failed: {run.errors}")
-    res = {"streams": streams, "processes": len(run.shards), "osd_encode": bool(osd_file),
+    res = {"streams": streams, "processes": len(run.shards), "osd_encode": bool(osd_file), "source": kind,
            "frames": sum(run.frames), "fps_steady": round(run.steady_fps(), 1),
            "fps_overall": round(sum(run.frames) / run.elapsed, 1), "seconds": round(run.elapsed, 1),
            "wall_with_startup": round(time.perf_counter() - t, 1)}
@@ -461,10 +602,17 @@ def main() -> None:
     ap.add_argument("--procs", type=int, default=8, help="worker processes for the multi-process runs")
     ap.add_argument("--dec-threads", type=int, default=0,
                     help="decode threads per process (0: one per stream; K: K threads drive all NVDEC sessions)")
+    ap.add_argument("--decoder", choices=("packets", "threaded"), default="packets",
+                    help="end-to-end decoding: a Python call per packet (nvv4l2decoder) or PyNvVideoCodec's "
+                         "ThreadedDecoder (demux and decode in C++ threads, as uridecodebin does for files)")
+    ap.add_argument("--threaded-streams", default="64x1,64x8,128x8",
+                    help="decode_threaded runs: STREAMSxPROCESSES,...")
     ap.add_argument("--e2e-streams", default="32,64", help="unpaced end-to-end stream counts, one process")
     ap.add_argument("--procs-streams", default="64,128", help="unpaced end-to-end stream counts, --procs processes")
     ap.add_argument("--paced", default="", help="paced stream counts for --procs processes (default: from unpaced)")
     ap.add_argument("--elements", default="16x1,64x8", help="launch-string runs: STREAMSxPROCESSES,...")
+    ap.add_argument("--elements-source", choices=sorted(ELEMENT_SOURCES), default="filesrc",
+                    help="launch-string sources: filesrc ! qtdemux ! h264parse ! nvv4l2decoder, or uridecodebin")
     a = ap.parse_args()
     parts = set(a.parts.split(","))
     res: dict = {"device": torch.cuda.get_device_name(0), "torch": torch.__version__,
@@ -500,6 +648,12 @@ def main() -> None:
             log(f"decode ({k} processes)", r)
             res["decode_procs"].append(r)
             save()
+    if "decode_threaded" in parts:
+        res["decode_threaded"] = []
+        for n, k in (tuple(int(v) for v in run.split("x")) for run in a.threaded_streams.split(",") if run):
+            r = decode_threaded(a.clip, n) if k == 1 else decode_threaded_procs(a.clip, n, k)
+            res["decode_threaded"].append(r)
+            save()
     if "model" in parts:
         frames = torch.stack([nv12 for nv12, _ in zip(_frames(a.clip), range(16), strict=False)])
         rgb1080 = nv12_to_rgb(frames)
@@ -509,21 +663,22 @@ def main() -> None:
     if "e2e" in parts:
         res["e2e"] = []
         for n in [int(v) for v in a.e2e_streams.split(",") if v]:
-            res["e2e"].append(E2E(a.clip, n, paced=False, seconds=6, dec_threads=a.dec_threads).run())
+            res["e2e"].append(E2E(a.clip, n, paced=False, seconds=6, dec_threads=a.dec_threads,
+                                  decoder=a.decoder, monitor=True).run())
             save()
         res["e2e_procs"] = []
         for n in [int(v) for v in a.procs_streams.split(",") if v]:
-            res["e2e_procs"].append(e2e_procs(a.clip, n, a.procs, False, 6, a.dec_threads))
+            res["e2e_procs"].append(e2e_procs(a.clip, n, a.procs, False, 6, a.dec_threads, a.decoder))
             save()
         best = max([r["fps_total"] for r in res["e2e_procs"]] or [0])
         paced = [int(v) for v in a.paced.split(",") if v] or sorted({min(160, int(best // 30) // 8 * 8),
                                                                       min(160, int(best * 0.8 // 30) // 8 * 8)})
         for n in paced:
             if n >= 8:
-                res["e2e_procs"].append(e2e_procs(a.clip, n, a.procs, True, 10, a.dec_threads))
+                res["e2e_procs"].append(e2e_procs(a.clip, n, a.procs, True, 10, a.dec_threads, a.decoder))
                 save()
     if "latency" in parts:
-        res["latency8"] = E2E(a.clip, 8, paced=True, seconds=8, dec_threads=a.dec_threads).run()
+        res["latency8"] = E2E(a.clip, 8, paced=True, seconds=8, dec_threads=a.dec_threads, monitor=True).run()
         save()
     if "elements" in parts or "osd" in parts:
         import tempfile
@@ -533,7 +688,7 @@ def main() -> None:
         res["elements"] = []
         if "elements" in parts:
             for n, k in (tuple(int(v) for v in run.split("x")) for run in a.elements.split(",") if run):
-                res["elements"].append(elements_e2e(a.clip, n, k, cfg))
+                res["elements"].append(elements_e2e(a.clip, n, k, cfg, source=a.elements_source))
                 save()
         if "osd" in parts:
             res["elements"].append(elements_e2e(a.clip, 16, 1, cfg, osd_file=f"{tmp}/osd16.mp4"))

@@ -57,6 +57,27 @@ def test_nvdec_elementary_stream_in_chunks(cuda):
     assert len(kept) == 120
 
 
+def test_file_decoder_matches_packet_decoder(cuda):
+    """FileDecoder (demux + NVDEC in PyNvVideoCodec's threads) gives the packet decoder's frames and pts."""
+    import torch
+
+    from vistream.gpu.nvdec import FileDecoder, decode_file, threaded_decoding
+
+    assert threaded_decoding()
+    ref = list(decode_file(str(CLIP)))
+    dec = FileDecoder(str(CLIP))
+    got = list(dec)
+    dec.close()
+    assert len(got) == len(ref) == 480
+    assert [p for _, p in got] == [p for _, p in ref]
+    for (a, _), (b, _) in zip(got[::97], ref[::97], strict=True):
+        assert a.shape == b.shape == (540, 640) and torch.equal(a, b)
+    dec4 = FileDecoder(str(CLIP), drop_frame_interval=4)
+    kept = list(dec4)
+    dec4.close()
+    assert [p for _, p in kept] == [p for _, p in ref][::4]
+
+
 def test_nvdec_rejects_unknown_codec(cuda):
     from vistream.gpu.nvdec import NvDecoder
 
@@ -80,6 +101,26 @@ def test_nv12_to_rgb_matches_opencv(cuda):
     assert batch.shape == (2, 720, 1280, 3)
     padded = nv12_to_rgb(nv12[None], 640, 640, pad=True)[0].cpu().numpy()
     assert padded[360:].max() == 0 and padded[:360].mean() > 20  # top-left placement, black below
+
+
+def test_fused_nv12_kernel_matches_composite_conversion(cuda, monkeypatch):
+    """The one-kernel NV12 -> RGB conversion (jiterator) gives the torch-operations path's pixels."""
+    import torch
+
+    from vistream.gpu import ops
+    from vistream.gpu.nvdec import decode_file
+
+    frames = [f for f, _ in zip((f for f, _ in decode_file(str(CLIP))), range(3), strict=False)]
+    x = torch.stack(frames)
+    for matrix in ("bt601", "bt709"):
+        fused = ops._nv12_to_rgb_fused(x, matrix)
+        assert fused is not None and fused.shape == (3, 360, 640, 3) and fused.is_contiguous()
+        monkeypatch.setitem(ops._FUSED, matrix, None)  # force the composite path
+        comp = ops.nv12_to_rgb(x, matrix=matrix)
+        monkeypatch.undo()
+        d = (fused.int() - comp.int()).abs()
+        assert d.max().item() <= 1 and d.float().mean().item() < 0.01
+        assert torch.equal(ops.nv12_to_rgb(x, matrix=matrix), fused)
 
 
 def test_gpu_preprocess_matches_cpu(cuda):

@@ -119,6 +119,37 @@ def test_uridecodebin_decodes_on_nvdec(cuda, fp16_config, monkeypatch):
     _assert_parity(cpu, gpu)
 
 
+def _frame_pts(launch: str, monkeypatch, **env) -> list[tuple[int, int]]:
+    """(frame_num, buf_pts) of every frame reaching ``fakesink name=sink`` with ``env`` set."""
+    import vistream
+
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    p = vistream.parse_launch(launch)
+    seen: list[tuple[int, int]] = []
+
+    def probe(pad, info, _):
+        seen.extend((fm.frame_num, fm.buf_pts) for fm in info.get_buffer().batch_meta.frame_meta_list)
+        return vistream.PadProbeReturn.OK
+
+    p.get_by_name("sink").get_static_pad("sink").add_probe(vistream.PadProbeType.BUFFER, probe, None)
+    p.run(timeout=120)
+    return seen
+
+
+def test_uridecodebin_threaded_file_decoding_keeps_timestamps(cuda, monkeypatch):
+    """Local files decode in PyNvVideoCodec's threads (FileDecoder); frames and timestamps are the packet
+    decoder's and the CPU path's, with and without drop-frame-interval."""
+    launch = (f"uridecodebin uri=file://{CLIP} drop-frame-interval={{d}} ! m.sink_0 nvstreammux name=m "
+              "batch-size=1 width=640 height=360 ! fakesink name=sink sync=false")
+    for d in (0, 3):
+        cpu = _frame_pts(launch.format(d=d), monkeypatch, VISTREAM_DEVICE="cpu")
+        packets = _frame_pts(launch.format(d=d), monkeypatch, VISTREAM_DEVICE="gpu", VISTREAM_NVDEC_THREADED="0")
+        threaded = _frame_pts(launch.format(d=d), monkeypatch, VISTREAM_DEVICE="gpu", VISTREAM_NVDEC_THREADED="1")
+        assert len(cpu) == (48 if d == 0 else 16)
+        assert threaded == packets == cpu
+
+
 @pytest.mark.parametrize("encoder", ["x264enc speed-preset=ultrafast", "nvv4l2h264enc"])
 def test_osd_and_encode_gpu_batches_to_mp4(cuda, fp16_config, monkeypatch, tmp_path, encoder):
     """... ! nvvideoconvert ! nvdsosd ! nvvideoconvert ! <encoder> ! mp4mux ! filesink: the GPU batches are

@@ -109,6 +109,7 @@ class NvStreamMux(Element):
         self._sources: dict[str, _SourceState] = {}
         self._rr = 0
         self.batches = 0
+        self._last_batch_pts = -1
 
     # --- pads ---------------------------------------------------------------------------------------------
     def pad_requested(self, pad: Pad) -> None:

@@ -98,7 +98,15 @@ class UriDecodeBin(SourceElement):
                 caps = encoded_caps(stream)
                 packets = packet_buffers(container, stream, caps, self)
                 nvdec = self._wants_nvdec(caps)
-                for out in self._nvdec_buffers(caps, packets, pts_offset, frame_num) if nvdec else ():
+                if nvdec and local and self._threaded_nvdec():  # demux + decode in PyNvVideoCodec's threads
+                    time_base = stream.time_base
+                    container.close()
+                    buffers = self._nvdec_file_buffers(location, caps, time_base, pts_offset, frame_num)
+                elif nvdec:
+                    buffers = self._nvdec_buffers(caps, packets, pts_offset, frame_num)
+                else:
+                    buffers = iter(())
+                for out in buffers:
                     last_end = out.pts + out.duration
                     frame_num += 1
                     yield out
@@ -150,6 +158,12 @@ class UriDecodeBin(SourceElement):
         return feeds_streammux(self.src_pads[0]) and use_gpu(self._props["gpu-id"], need_decoder=True,
                                                               element=self.name)
 
+    @staticmethod
+    def _threaded_nvdec() -> bool:
+        from vistream.gpu.nvdec import threaded_decoding
+
+        return threaded_decoding()
+
     def _nvdec_buffers(self, caps, packets, pts_offset: int, frame_num: int) -> Iterator[Buffer]:
         """NV12 frames in GPU memory (``video/x-raw(memory:NVMM)``), as nvv4l2decoder gives nvstreammux."""
         from vistream.gpu.nvdec import NvDecoder
@@ -160,20 +174,45 @@ class UriDecodeBin(SourceElement):
                             self._props["num-extra-surfaces"], self._props["cudadec-memtype"])
         except (ValueError, RuntimeError) as e:
             raise ElementError(f"NVDEC: {e}", self.name) from None
-        rate = Fraction(caps.get("framerate") or Fraction(25, 1)) / max(1, drop)
-        duration = int(1e9 / rate)
-        out_caps = None
 
         def frames():
             for pkt in packets:
                 yield from dec.decode(bytes(pkt.data), max(0, pkt.pts))
             yield from dec.flush()
 
-        for nv12, pts in frames():
+        yield from self._gpu_buffers(frames(), caps, 1, pts_offset, frame_num)
+
+    def _nvdec_file_buffers(self, location: str, caps, time_base, pts_offset: int,
+                            frame_num: int) -> Iterator[Buffer]:
+        """The same frames from a local file demuxed and decoded in PyNvVideoCodec's C++ threads."""
+        from vistream.gpu.nvdec import FileDecoder
+
+        try:
+            dec = FileDecoder(location, self._props["gpu-id"], self._props["drop-frame-interval"])
+        except (ValueError, RuntimeError) as e:
+            raise ElementError(f'NVDEC cannot open "{location}": {e}', self.name) from None
+        try:
+            ns = Fraction(time_base or Fraction(1, 90000)) * 1_000_000_000
+            for out in self._gpu_buffers(dec, caps, ns, pts_offset, frame_num):
+                yield out
+                if self._eos_requested or self._stopping:
+                    return
+        finally:
+            dec.close()
+
+    def _gpu_buffers(self, frames, caps, pts_scale, pts_offset: int, frame_num: int) -> Iterator[Buffer]:
+        """``(nv12, pts)`` pairs as buffers with ``(memory:NVMM)`` caps; ``pts * pts_scale`` is in ns."""
+        drop = self._props["drop-frame-interval"]
+        rate = Fraction(caps.get("framerate") or Fraction(25, 1)) / max(1, drop)
+        duration = int(1e9 / rate)
+        out_caps = None
+        for nv12, pts in frames:
             h, w = nv12.shape[0] * 2 // 3, nv12.shape[1]
             if out_caps is None or out_caps.get("width") != w or out_caps.get("height") != h:
                 out_caps = video_caps("NV12", w, h, rate, ("memory:NVMM",))
-            out = Buffer(nv12[None], pts=pts + pts_offset, duration=duration, caps=out_caps, frame_num=frame_num)
+            pts = int(pts * pts_scale) if pts_scale != 1 else pts
+            out = Buffer(nv12[None], pts=max(0, pts) + pts_offset, duration=duration, caps=out_caps,
+                         frame_num=frame_num)
             out.extra["t_decoded"] = time.monotonic()
             frame_num += 1
             yield out

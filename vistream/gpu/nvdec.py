@@ -111,3 +111,56 @@ def decode_file(path: str, gpu_id: int = 0, copy: bool = True) -> Iterator[tuple
     for fr in dec.Decode(nvc.PacketData()):
         t = torch.from_dlpack(fr)
         yield (t.clone() if copy else t), int(fr.getPTS())
+
+
+def threaded_decoding() -> bool:
+    """Whether local files are demuxed and decoded in PyNvVideoCodec's C++ threads (:class:`FileDecoder`):
+    its ``ThreadedDecoder`` exists and ``VISTREAM_NVDEC_THREADED`` is not ``0``."""
+    import os
+
+    if os.environ.get("VISTREAM_NVDEC_THREADED", "1").strip() == "0":
+        return False
+    try:
+        import PyNvVideoCodec as nvc
+    except ImportError:
+        return False
+    return hasattr(nvc, "ThreadedDecoder")
+
+
+class FileDecoder:
+    """A local file demuxed and decoded by PyNvVideoCodec's ``ThreadedDecoder``: FFmpeg's demuxer and NVDEC run
+    in its own C++ threads, which keep ``buffer`` frames decoded ahead; Python only collects frames, ``batch``
+    at a time. Per packet this costs no Python call and no interpreter lock, which is what lets one process
+    decode many streams (a decode loop feeding :class:`NvDecoder` packet by packet holds the lock while NVDEC
+    works).
+
+    Iterating yields ``(nv12_tensor, pts)`` in display order, ``pts`` in the stream's time-base units; tensors
+    are copies. ``drop_frame_interval`` keeps every Nth frame. :meth:`close` stops the threads.
+    """
+
+    def __init__(self, path: str, gpu_id: int = 0, drop_frame_interval: int = 0, buffer: int = 16,
+                 batch: int = 4) -> None:
+        require_gpu(gpu_id, need_decoder=True, what="NVDEC decoding")
+        import PyNvVideoCodec as nvc
+
+        self.gpu_id = gpu_id
+        self.drop = max(1, int(drop_frame_interval))
+        self.batch = max(1, min(batch, buffer))
+        self._dec = nvc.ThreadedDecoder(str(path), buffer, gpu_id=gpu_id, use_device_memory=True)
+        self.frames_decoded = 0
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, int]]:
+        while self._dec is not None:
+            frames = self._dec.get_batch_frames(self.batch)
+            if not frames:  # end of the file
+                return
+            for fr in frames:
+                self.frames_decoded += 1
+                if (self.frames_decoded - 1) % self.drop:
+                    continue
+                yield torch.from_dlpack(fr).clone(), int(fr.getPTS())
+
+    def close(self) -> None:
+        if self._dec is not None:
+            self._dec.end()
+            self._dec = None
