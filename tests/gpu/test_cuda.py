@@ -78,6 +78,22 @@ def test_file_decoder_matches_packet_decoder(cuda):
     assert [p for _, p in kept] == [p for _, p in ref][::4]
 
 
+def test_blocking_sync_flag_reaches_the_context_torch_uses(cuda):
+    """set_blocking_sync() before CUDA starts: PyTorch's (primary) context waits without spinning."""
+    import subprocess
+    import sys
+
+    code = (
+        "import ctypes, vistream.gpu as g; assert g.set_blocking_sync(); import torch; torch.zeros(1, device='cuda');"
+        "torch.cuda.synchronize(); c = ctypes.CDLL('libcuda.so.1'); f, a = ctypes.c_uint(), ctypes.c_int();"
+        "assert c.cuDevicePrimaryCtxGetState(0, ctypes.byref(f), ctypes.byref(a)) == 0; print(f.value, a.value)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    flags, active = (int(v) for v in out.stdout.split())
+    assert active == 1 and flags & 0x07 == 0x04  # CU_CTX_SCHED_BLOCKING_SYNC
+
+
 def test_nvdec_rejects_unknown_codec(cuda):
     from vistream.gpu.nvdec import NvDecoder
 

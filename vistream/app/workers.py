@@ -119,6 +119,14 @@ class FrameCounter:
 
 
 def _child(target, worker: int, ids: list[int], uris: list[str], args: tuple, q, start_event) -> None:
+    import os
+
+    if os.environ.get("VISTREAM_CUDA_SYNC", "").strip().lower() == "blocking":
+        # opt-in: frees the host cores that waiting processes spin on, but cost throughput on the H100
+        # (docs/gpu.md), so CUDA's default scheduling stays the default
+        from vistream.gpu import set_blocking_sync
+
+        set_blocking_sync()
     counter = FrameCounter(worker, ids, q, start_event)
     try:
         result = target(ids, uris, counter, *args)

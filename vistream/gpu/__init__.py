@@ -58,6 +58,30 @@ def mps_running() -> bool:
     return os.path.exists(os.path.join(pipe_dir, "control"))
 
 
+def set_blocking_sync(gpu_id: int | None = None) -> bool:
+    """Make this process wait for GPU work by sleeping instead of spinning on a host core: the primary CUDA
+    context of ``gpu_id`` (every GPU when None; the context PyTorch uses) gets ``CU_CTX_SCHED_BLOCKING_SYNC``.
+    Call it before the process first uses CUDA. With many processes on one GPU (``vistream app --workers``)
+    each may keep a core busy while it waits; worker processes do this with ``VISTREAM_CUDA_SYNC=blocking``
+    (less host CPU, but lower throughput in the H100 measurements of docs/gpu.md). Returns whether the flag
+    was set (False without an NVIDIA driver)."""
+    import ctypes
+
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return False
+    count = ctypes.c_int()
+    if cuda.cuInit(0) != 0 or cuda.cuDeviceGetCount(ctypes.byref(count)) != 0:
+        return False
+    ok = False
+    for i in range(count.value) if gpu_id is None else (int(gpu_id),):
+        dev = ctypes.c_int()
+        if cuda.cuDeviceGet(ctypes.byref(dev), i) == 0:
+            ok = cuda.cuDevicePrimaryCtxSetFlags(dev, 0x04) == 0 or ok  # 0x04: CU_CTX_SCHED_BLOCKING_SYNC
+    return ok
+
+
 def shared_gpu_hint(processes: int) -> str | None:
     """A hint for ``processes`` processes about to share this machine's NVIDIA GPU without MPS, else None."""
     if processes < 2 or device_mode() == "cpu" or not _nvidia_driver_present() or mps_running():
@@ -172,4 +196,5 @@ def status() -> str:
 
 
 __all__ = ["ENV", "GpuUnavailableError", "INSTALL_HINT", "device_mode", "infer_engine", "is_gpu_array",
+           "set_blocking_sync",
            "missing_reason", "mps_running", "require_gpu", "shared_gpu_hint", "status", "use_gpu"]
