@@ -177,6 +177,18 @@ def test_error_names_the_element_and_run_raises_it():
     assert p["s"].rendered == 3
 
 
+def test_change_state_raises_the_failing_elements_error():
+    """A state change that fails (an element that cannot start) raises PipelineError naming the element."""
+    p = parse_launch("uridecodebin name=src ! fakesink")
+    with pytest.raises(PipelineError) as info:
+        p.change_state(State.PAUSED)
+    assert info.value.element == "src" and 'property "uri" is not set' in str(info.value)
+    p.set_state(State.NULL)
+    ok = parse_launch("videotestsrc num-buffers=2 ! fakesink")
+    assert ok.change_state(State.PLAYING) != StateChangeReturn.FAILURE
+    ok.set_state(State.NULL)
+
+
 def test_unexpected_exception_becomes_bus_error():
     @register
     class _Buggy(Element):

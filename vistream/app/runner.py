@@ -26,10 +26,10 @@ from vistream.app.config import (
 from vistream.app.kitti import KittiWriter
 from vistream.app.perf import PerfMonitor
 from vistream.core.bus import MessageType
-from vistream.core.element import Element, State, StateChangeReturn, find_factory, make_element
+from vistream.core.element import Element, State, find_factory, make_element
 from vistream.core.errors import ElementError, VistreamError
 from vistream.core.pad import PadProbeReturn, PadProbeType
-from vistream.core.pipeline import Pipeline
+from vistream.core.pipeline import Pipeline, PipelineError
 from vistream.meta import get_batch_meta
 
 
@@ -381,10 +381,10 @@ def run_app(cfg: AppConfig, out: TextIO | None = None, timeout: float | None = N
     app = build_app(cfg, out)
     keys = _Keys(app)
     code = 0
-    if app.pipeline.set_state(State.PLAYING) == StateChangeReturn.FAILURE:
-        msg = app.pipeline.bus.timed_pop_filtered(0, MessageType.ERROR)
-        err = msg.parse_error()[0] if msg is not None else "state change failed"
-        print(f"ERROR: {err}", file=sys.stderr)
+    try:
+        app.pipeline.change_state(State.PLAYING)
+    except PipelineError as e:
+        print(f"ERROR: {e.error}", file=sys.stderr)
         return 1
     if app.perf is not None:
         app.perf.start()

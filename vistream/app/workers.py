@@ -259,11 +259,13 @@ def _count_probe(counter: FrameCounter):
 def _play(pipeline, timeout: float | None) -> tuple[int, str | None]:
     """Run a pipeline to EOS; ``(exit code, first error)``."""
     from vistream.core.bus import MessageType
-    from vistream.core.element import State, StateChangeReturn
+    from vistream.core.element import State
+    from vistream.core.pipeline import PipelineError
 
-    if pipeline.set_state(State.PLAYING) == StateChangeReturn.FAILURE:
-        msg = pipeline.bus.timed_pop_filtered(0, MessageType.ERROR)
-        return 1, (msg.parse_error()[0] if msg is not None else "state change failed")
+    try:
+        pipeline.change_state(State.PLAYING)
+    except PipelineError as e:
+        return 1, str(e.error)
     t0 = time.monotonic()
     code, error = 0, None
     try:

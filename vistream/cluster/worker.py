@@ -151,8 +151,9 @@ class PipelineWorker:
 
     def _start_pipeline(self, states: list[_SourceState]) -> None:
         from vistream.app.runner import build_app
-        from vistream.core.element import State, StateChangeReturn
+        from vistream.core.element import State
         from vistream.core.pad import PadProbeType
+        from vistream.core.pipeline import PipelineError
 
         app = build_app(self._app_config(states))
         mux = app.pipeline.get_by_name("src_bin_muxer")
@@ -162,10 +163,12 @@ class PipelineWorker:
         end = chain_end(app.pipeline).get_static_pad("src")
         end.add_probe(PadProbeType.BUFFER | PadProbeType.EVENT_DOWNSTREAM, self._on_output, self._generation)
         self._app = app
-        if app.pipeline.set_state(State.PLAYING) == StateChangeReturn.FAILURE:
+        try:
+            app.pipeline.change_state(State.PLAYING)
+        except PipelineError as e:
             self._app = None
-            self.error = "pipeline failed to start"
-            raise RuntimeError(f"{self.worker_id}: {self.error}")
+            self.error = f"pipeline failed to start: {e.element}: {e.error}"
+            raise RuntimeError(f"{self.worker_id}: {self.error}") from None
         self._watch = threading.Thread(target=self._watch_bus, args=(app, self._generation), daemon=True,
                                        name=f"vistream-cluster-{self.worker_id}")
         self._watch.start()

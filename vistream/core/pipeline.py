@@ -150,6 +150,18 @@ class Pipeline(Element):
         self.state = state
         return StateChangeReturn.SUCCESS
 
+    def change_state(self, state: State = State.PLAYING) -> StateChangeReturn:
+        """:meth:`set_state`, raising :class:`PipelineError` (naming the element and its error from the bus)
+        when the change fails, instead of returning ``FAILURE``."""
+        ret = self.set_state(state)
+        if ret == StateChangeReturn.FAILURE:
+            msg = self.bus.timed_pop_filtered(0, MessageType.ERROR)
+            if msg is not None:
+                err, dbg = msg.parse_error()
+                raise PipelineError(err, msg.src_name, dbg)
+            raise PipelineError(VistreamError("state change failed"), self.name)
+        return ret
+
     def get_state(self, timeout: float | None = None) -> tuple[StateChangeReturn, State, State]:
         return StateChangeReturn.SUCCESS, self.state, State.VOID_PENDING
 
@@ -238,12 +250,7 @@ class Pipeline(Element):
         errors: list[Message] = []
         warnings: list[Message] = []
         deadline = None if timeout is None else time.monotonic() + timeout
-        if self.set_state(State.PLAYING) == StateChangeReturn.FAILURE:
-            msg = self.bus.timed_pop_filtered(0, MessageType.ERROR)
-            if msg is not None:
-                err, dbg = msg.parse_error()
-                raise PipelineError(err, msg.src_name, dbg)
-            raise PipelineError(VistreamError("state change failed"), self.name)
+        self.change_state(State.PLAYING)
         try:
             while True:
                 remaining = None if deadline is None else deadline - time.monotonic()
@@ -286,10 +293,7 @@ class Pipeline(Element):
         appsink = sinks[0]
         errors: list[Message] = []
         self.bus.add_watch(lambda bus, msg: errors.append(msg) if msg.type == MessageType.ERROR else None)
-        if self.set_state(State.PLAYING) == StateChangeReturn.FAILURE:
-            msg = self.bus.timed_pop_filtered(0, MessageType.ERROR)
-            err = msg.parse_error()[0] if msg is not None else VistreamError("state change failed")
-            raise PipelineError(err, msg.src_name if msg is not None else self.name)
+        self.change_state(State.PLAYING)
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
             while True:

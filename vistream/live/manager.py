@@ -39,10 +39,10 @@ import numpy as np
 
 from vistream.analytics.meta import get_analytics_frame_meta
 from vistream.core.bus import MessageType
-from vistream.core.element import Element, State, StateChangeReturn, make_element
+from vistream.core.element import Element, State, make_element
 from vistream.core.errors import VistreamError
 from vistream.core.pad import PadProbeReturn, PadProbeType
-from vistream.core.pipeline import Pipeline
+from vistream.core.pipeline import Pipeline, PipelineError
 from vistream.elements.media import uri_to_location
 from vistream.elements.video import buffer_format, convert_color
 from vistream.meta import get_batch_meta
@@ -246,9 +246,10 @@ class PipelineManager:
 
     # --- life cycle ---------------------------------------------------------------------------------------
     def start(self) -> PipelineManager:
-        if self.pipeline.set_state(State.PLAYING) == StateChangeReturn.FAILURE:
-            msg = self.pipeline.get_bus().timed_pop_filtered(0, MessageType.ERROR)
-            raise ManagerError(f"pipeline failed to start: {msg.parse_error()[0] if msg else 'unknown error'}", 500)
+        try:
+            self.pipeline.change_state(State.PLAYING)
+        except PipelineError as e:
+            raise ManagerError(f"pipeline failed to start: {e.error}", 500) from None
         self.started = True
         return self
 

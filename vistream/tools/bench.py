@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from vistream.core.bus import MessageType
-from vistream.core.element import State, StateChangeReturn
+from vistream.core.element import State
 from vistream.core.errors import VistreamError
 from vistream.core.launch import parse_launch
 from vistream.core.pad import PadProbeReturn, PadProbeType
@@ -103,10 +103,6 @@ def scenario_description(scenario: str, clips: list[str], infer_config: str, tra
             f"! mp4mux ! filesink location={out}")
 
 
-def _start(pipeline: Pipeline, state: State) -> None:
-    if pipeline.set_state(state) == StateChangeReturn.FAILURE:
-        msg = pipeline.bus.timed_pop_filtered(0, MessageType.ERROR)
-        raise VistreamError(str(msg.parse_error()[0]) if msg else "pipeline failed to start")
 
 
 def run_bench(pipeline: Pipeline, scenario: str = "custom", progress: bool = False,
@@ -140,7 +136,7 @@ def run_bench(pipeline: Pipeline, scenario: str = "custom", progress: bool = Fal
     # Start the elements (models load, files open) before the clock starts: FPS is the running pipeline's,
     # as a long-running deployment sees it; the start-up time is reported on its own.
     t_start = time.monotonic()
-    _start(pipeline, State.PAUSED)
+    pipeline.change_state(State.PAUSED)
     startup = time.monotonic() - t_start
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     threads_cpu = ThreadCpu().start()
@@ -155,7 +151,7 @@ def run_bench(pipeline: Pipeline, scenario: str = "custom", progress: bool = Fal
                 print(f"\r[bench] {el:6.1f} s  {n} frames  {n / max(el, 1e-9):.1f} FPS", end="", file=sys.stderr,
                       flush=True)
         threading.Thread(target=show, daemon=True).start()
-    _start(pipeline, State.PLAYING)
+    pipeline.change_state(State.PLAYING)
     error = None
     while True:
         msg = pipeline.bus.timed_pop_filtered(0.2, MessageType.EOS | MessageType.ERROR)
