@@ -102,19 +102,25 @@ def _decode_proc(args):
     q.put(decode_ceiling(clip, streams, frames, monitor=k == 0))  # one process watches the machine
 
 
-def decode_ceiling_procs(clip: str, streams: int, procs: int, frames_per_stream: int) -> dict:
-    """The same load split over ``procs`` processes (separate CUDA contexts, no shared interpreter)."""
+def _in_processes(target, clip: str, streams: int, procs: int, arg) -> list[dict]:
+    """``target((clip, streams // procs, arg, queue, k))`` in ``procs`` spawned processes started together
+    (separate CUDA contexts, no shared interpreter); their results."""
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
-    ps = [ctx.Process(target=_decode_proc, args=((clip, streams // procs, frames_per_stream, q, k),))
-          for k in range(procs)]
+    ps = [ctx.Process(target=target, args=((clip, streams // procs, arg, q, k),)) for k in range(procs)]
     for p in ps:
         p.start()
     rs = [q.get() for _ in ps]
     for p in ps:
         p.join()
+    return rs
+
+
+def decode_ceiling_procs(clip: str, streams: int, procs: int, frames_per_stream: int) -> dict:
+    """The same load split over ``procs`` processes."""
+    rs = _in_processes(_decode_proc, clip, streams, procs, frames_per_stream)
     fps = sum(r["fps"] for r in rs)  # sessions start together (barrier per process): sum of rates
     res = {"streams": streams, "processes": procs, "fps": round(fps, 1), "fps_per_stream": round(fps / streams, 1)}
     if mons := [r["machine"] for r in rs if "machine" in r]:
@@ -175,17 +181,7 @@ def _decode_threaded_proc(args):
 
 def decode_threaded_procs(clip: str, streams: int, procs: int, seconds: float = 8.0) -> dict:
     """:func:`decode_threaded` split over ``procs`` processes, started together (their windows overlap)."""
-    import multiprocessing as mp
-
-    ctx = mp.get_context("spawn")
-    q = ctx.Queue()
-    ps = [ctx.Process(target=_decode_threaded_proc, args=((clip, streams // procs, seconds, q, k),))
-          for k in range(procs)]
-    for p in ps:
-        p.start()
-    rs = [q.get() for _ in ps]
-    for p in ps:
-        p.join()
+    rs = _in_processes(_decode_threaded_proc, clip, streams, procs, seconds)
     fps = sum(r["fps"] for r in rs)
     res = {"streams": streams, "processes": procs, "decoder": "ThreadedDecoder", "fps": round(fps, 1),
            "fps_per_stream": round(fps / streams, 1), "errors": [e for r in rs for e in r["errors"]][:4]}
