@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import subprocess
 import sys
@@ -97,3 +98,31 @@ def test_launch_template_workers_report_errors():
     bad = run_launch_workers("{sources} nvstreammux name=m batch-size={batch} ! fakesink name=other", [CLIP], 1,
                              out=io.StringIO(), interval=0)
     assert "no element named 'sink'" in bad.errors[0]
+
+
+def test_workers_auto_and_parse(monkeypatch):
+    """--workers auto: one process per host core (at most one per source) on the GPU path, 1 on the CPU path."""
+    import vistream.gpu
+    from vistream.app.workers import auto_workers, parse_workers
+
+    assert parse_workers("auto") == "auto" and parse_workers("3") == 3 and parse_workers(2) == 2
+    for bad in ("0", "-1", "many"):
+        with pytest.raises(ValueError, match="--workers must be a positive number or 'auto'"):
+            parse_workers(bad)
+    monkeypatch.setattr(vistream.gpu, "use_gpu", lambda *a, **k: False)
+    assert auto_workers(128) == 1
+    monkeypatch.setattr(vistream.gpu, "use_gpu", lambda *a, **k: True)
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    assert auto_workers(128) == 16 and auto_workers(3) == 3 and auto_workers(0) == 1
+
+
+def test_app_workers_auto_on_the_cpu_runs_one_process(tmp_path):
+    cfg = _config(tmp_path, 2)
+    r = subprocess.run([sys.executable, "-m", "vistream.cli", "app", "-c", str(cfg), "--workers", "auto"],
+                       capture_output=True, text=True, timeout=240, cwd=ROOT,
+                       env={**os.environ, "VISTREAM_DEVICE": "cpu"})
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "--workers auto: 1 worker process(es) for 2 source(s)" in r.stderr
+    bad = subprocess.run([sys.executable, "-m", "vistream.cli", "app", "-c", str(cfg), "--workers", "0"],
+                         capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert bad.returncode == 1 and "--workers must be a positive number or 'auto'" in bad.stderr

@@ -431,10 +431,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=None, help="stop with an error after this many seconds")
     parser.add_argument("--ray", metavar="ADDRESS", help="spread the sources over pipeline workers on a Ray cluster "
                         "(an address, or 'auto'); see docs/cluster.md")
-    parser.add_argument("--workers", type=int, default=1, metavar="N",
+    parser.add_argument("--workers", default="1", metavar="N|auto",
                         help="split the sources over N worker processes on this machine (one pipeline each, "
-                        "e.g. to use one GPU from several processes); PERF lines cover every stream")
+                        "e.g. to use one GPU from several processes); 'auto': one per host core (at most one "
+                        "per source) when the GPU path runs, else 1; PERF lines cover every stream")
     args = parser.parse_args(argv)
+    from vistream.app.workers import auto_workers, config_sources, parse_workers
+
+    try:
+        args.workers = parse_workers(args.workers)
+        if args.workers == "auto":
+            try:
+                n_sources = len(config_sources(load_app_config(args.cfg_file)))
+            except ValueError:  # sources without a URI (cameras, test sources) cannot be split
+                n_sources = 0
+            args.workers = auto_workers(n_sources)
+            print(f"** INFO: --workers auto: {args.workers} worker process(es) for {n_sources or 'non-URI'} "
+                  "source(s)", file=sys.stderr, flush=True)
+    except (ValueError, VistreamError, OSError) as e:
+        print(f"ERROR: {e}", file=sys.stderr)
+        return 1
     if args.workers > 1 and not args.ray:
         from vistream.app.workers import run_app_workers
 

@@ -332,6 +332,33 @@ def build_launch(template: str, uris: Sequence[str], source: str = DEFAULT_SOURC
     return template.replace("{sources}", branches).replace("{batch}", str(len(uris)))
 
 
+def auto_workers(sources: int, gpu_id: int = 0) -> int:
+    """The worker count ``--workers auto`` picks: with the GPU path in use, one process per host core and at
+    most one per source (on the H100 machine, 128 streams ran 4,500 FPS in 16 processes on 16 cores and 2,400
+    in 8: each interpreter is the limit before the GPU is); on the CPU path 1 (ONNX Runtime already spreads one
+    process's inference over every core)."""
+    import os
+
+    from vistream.gpu import use_gpu
+
+    if sources < 1 or not use_gpu(gpu_id):
+        return 1
+    return max(1, min(sources, os.cpu_count() or 1))
+
+
+def parse_workers(value: str | int) -> int | str:
+    """``--workers`` value: a positive count or ``auto``; ValueError otherwise."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"--workers must be a positive number or 'auto' (got {value!r})") from None
+    if n < 1:
+        raise ValueError(f"--workers must be a positive number or 'auto' (got {value!r})")
+    return n
+
+
 def run_app_workers(cfg_path: str, workers: int, *, timeout: float | None = None, out: TextIO | None = None,
                     interval: float | None = None) -> int:
     """Run a deepstream-app config with its sources split over ``workers`` processes; prints aggregated
