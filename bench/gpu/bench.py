@@ -3,8 +3,10 @@
     python bench/gpu/bench.py --clip CLIP_1080P.mp4 --json results.json \
         [--parts decode,model,e2e,latency,elements,osd] [--procs 8] [--dec-threads 4] ...
 
-1. ``decode``: aggregate NVDEC decode FPS of N copies of the 1080p30 clip (one session and thread each), in one
-   process and in several (``decode_procs`` alone runs only the latter).
+1. ``decode``: aggregate NVDEC decode FPS of N copies of the 1080p30 clip (one session and thread each, a Python
+   call per packet), in one process and in several (``decode_procs`` alone runs only the latter);
+   ``decode_threaded``: the same with PyNvVideoCodec's ``ThreadedDecoder`` (demux and decode in C++ threads,
+   ``--threaded-streams STREAMSxPROCESSES,...``).
 2. ``model``: YOLOX-Nano FP16 (backend=torch, CUDA graphs) at batch 1..64 with the GPU pre-processing of 1080p
    RGB frames, YOLOX decoded on the GPU and the candidates downloaded; A/B with the raw output downloaded; the
    model alone.
@@ -12,10 +14,15 @@
    tracker (IOU) -> sink, in one process (``--e2e-streams``) and in ``--procs`` worker processes
    (``--procs-streams``, ``--paced``; through ``vistream.app.workers.run_sharded``). Unpaced: aggregate FPS.
    Paced at 30 FPS per stream: is every stream at >= 30 FPS and does the latency stay flat? ``--dec-threads K``:
-   K threads per process drive all NVDEC sessions instead of one thread per stream.
+   K threads per process drive all NVDEC sessions instead of one thread per stream. ``--decoder threaded``:
+   decode with ``ThreadedDecoder`` (what ``uridecodebin`` does for local files).
 4. ``latency``: decode -> sink per frame (p50/p99) at 8 paced streams.
-5. ``elements``: the launch-string pipeline (STREAMSxPROCESSES runs, ``--elements``); ``osd``: 16 streams with
+5. ``elements``: the launch-string pipeline (STREAMSxPROCESSES runs, ``--elements``; sources ``filesrc ! qtdemux
+   ! h264parse ! nvv4l2decoder`` or ``--elements-source uri``: ``uridecodebin``); ``osd``: 16 streams with
    tiler, nvdsosd and nvv4l2h264enc (libx264 where the GPU has no NVENC) into an MP4.
+
+Each result carries ``machine``: NVDEC, GPU kernel time and host CPU use over the counted window
+(``monitor.py``), and the end-to-end runs the CPU cores per kind of thread of each process.
 
 Several processes on one GPU run best under the CUDA MPS daemon (``nvidia-cuda-mps-control -d``).
 """
