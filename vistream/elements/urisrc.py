@@ -191,12 +191,17 @@ class UriDecodeBin(SourceElement):
             dec = FileDecoder(location, self._props["gpu-id"], self._props["drop-frame-interval"])
         except (ValueError, RuntimeError) as e:
             raise ElementError(f'NVDEC cannot open "{location}": {e}', self.name) from None
+        ns = Fraction(time_base or Fraction(1, 90000)) * 1_000_000_000
+        frames = iter(self._gpu_buffers(dec, caps, ns, pts_offset, frame_num))
         try:
-            ns = Fraction(time_base or Fraction(1, 90000)) * 1_000_000_000
-            for out in self._gpu_buffers(dec, caps, ns, pts_offset, frame_num):
-                yield out
-                if self._eos_requested or self._stopping:
+            while not (self._eos_requested or self._stopping):
+                try:
+                    out = next(frames)
+                except StopIteration:
                     return
+                except RuntimeError as e:  # PyNvVideoCodec's errors (corrupt data, lost device) name no file
+                    raise ElementError(f'NVDEC failed decoding "{location}": {e}', self.name) from None
+                yield out
         finally:
             dec.close()
 
