@@ -20,9 +20,6 @@ from vistream.infer.config import (
     ClassAttrs,
     InferConfig,
 )
-from vistream.track.geometry import iou_matrix  # one IoU for clustering and tracking
-
-__all__ = ["cluster", "cluster_class", "dbscan", "group_rectangles", "iou_matrix", "nms"]
 
 
 def nms(xyxy: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
@@ -42,6 +39,9 @@ def dbscan(xyxy: np.ndarray, scores: np.ndarray, eps: float, min_boxes: int) -> 
     Each cluster becomes one box: the score-weighted mean of its members, with the members' highest score.
     Noise boxes are dropped.
     """
+    from vistream.track.geometry import iou_matrix  # one IoU for clustering and tracking (imported here:
+    # vistream.track is not otherwise needed by a pipeline that only infers)
+
     n = len(xyxy)
     if n == 0:
         return xyxy[:0], scores[:0]
