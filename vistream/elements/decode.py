@@ -20,6 +20,7 @@ from vistream.elements.media import (
     MEDIA_CODEC,
     FileRef,
     file_packets,
+    ticks_to_ns,
 )
 from vistream.elements.video import AV_FORMATS, FORMATS, video_caps
 
@@ -80,8 +81,7 @@ class VideoDecoder:
     def frame_pts(self, frame) -> int:
         tb = frame.time_base or self.time_base
         if frame.pts is not None and tb is not None:
-            n = frame.pts * tb.numerator * 1_000_000_000  # integers: no Fraction arithmetic per frame
-            pts = n // tb.denominator if n >= 0 else -(-n // tb.denominator)
+            pts = ticks_to_ns(frame.pts, tb)
         else:
             pts = self.frames_out * self.duration
         if self.last_pts != CLOCK_TIME_NONE and pts <= self.last_pts:

@@ -13,6 +13,7 @@ from vistream.core.element import Element, register
 from vistream.core.errors import ElementError
 from vistream.core.pad import Pad, PadDirection, PadPresence, PadTemplate
 from vistream.core.props import Property
+from vistream.elements.media import ticks_to_ns
 from vistream.elements.video import (
     AV_FORMATS,
     buffer_format,
@@ -141,8 +142,8 @@ class _Encoder(Element):
 
     def _push_packets(self, packets) -> FlowReturn:
         for pkt in packets:
-            pts = int(pkt.pts * self.TIME_BASE * 1_000_000_000) if pkt.pts is not None else CLOCK_TIME_NONE
-            dts = int(pkt.dts * self.TIME_BASE * 1_000_000_000) if pkt.dts is not None else CLOCK_TIME_NONE
+            pts = ticks_to_ns(pkt.pts, self.TIME_BASE) if pkt.pts is not None else CLOCK_TIME_NONE
+            dts = ticks_to_ns(pkt.dts, self.TIME_BASE) if pkt.dts is not None else CLOCK_TIME_NONE
             ret = self.push(Buffer(pkt, pts=pts, dts=dts, duration=getattr(self, "_frame_dur", CLOCK_TIME_NONE),
                                    caps=self._caps, flags=0 if pkt.is_keyframe else FLAG_DELTA_UNIT))
             if ret != FlowReturn.OK:

@@ -116,6 +116,13 @@ def file_packets(path: str, element: Any, fmt: str | None = None, default_rate: 
         container.close()
 
 
+def ticks_to_ns(ticks: int, time_base: Fraction) -> int:
+    """``ticks`` of ``time_base`` in nanoseconds, truncated toward zero like ``int(ticks * time_base * 1e9)``
+    but in integers: no Fraction arithmetic per packet or frame."""
+    n = ticks * time_base.numerator * 1_000_000_000
+    return n // time_base.denominator if n >= 0 else -(-n // time_base.denominator)
+
+
 def packet_buffers(container, stream, caps: Caps, element: Any):
     """Yield encoded buffers for each packet of ``stream`` (timestamps in ns; missing pts left unset)."""
     tb = stream.time_base
@@ -123,9 +130,9 @@ def packet_buffers(container, stream, caps: Caps, element: Any):
         for packet in container.demux(stream):
             if packet.size == 0:
                 continue
-            pts = int(packet.pts * tb * 1_000_000_000) if packet.pts is not None else CLOCK_TIME_NONE
-            dts = int(packet.dts * tb * 1_000_000_000) if packet.dts is not None else CLOCK_TIME_NONE
-            dur = int(packet.duration * tb * 1_000_000_000) if packet.duration else CLOCK_TIME_NONE
+            pts = ticks_to_ns(packet.pts, tb) if packet.pts is not None else CLOCK_TIME_NONE
+            dts = ticks_to_ns(packet.dts, tb) if packet.dts is not None else CLOCK_TIME_NONE
+            dur = ticks_to_ns(packet.duration, tb) if packet.duration else CLOCK_TIME_NONE
             yield Buffer(packet, pts=pts, dts=dts, duration=dur, caps=caps,
                          flags=0 if packet.is_keyframe else FLAG_DELTA_UNIT)
             if element._eos_requested or element._stopping:

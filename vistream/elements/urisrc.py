@@ -12,7 +12,14 @@ from vistream.core.errors import ElementError
 from vistream.core.pad import Pad, PadDirection, PadPresence, PadTemplate
 from vistream.core.props import Property
 from vistream.elements.decode import VideoDecoder
-from vistream.elements.media import check_readable, encoded_caps, open_video, packet_buffers, uri_to_location
+from vistream.elements.media import (
+    check_readable,
+    encoded_caps,
+    open_video,
+    packet_buffers,
+    ticks_to_ns,
+    uri_to_location,
+)
 from vistream.elements.video import AV_FORMATS, FORMATS, video_caps
 
 
@@ -180,7 +187,7 @@ class UriDecodeBin(SourceElement):
                 yield from dec.decode(bytes(pkt.data), max(0, pkt.pts))
             yield from dec.flush()
 
-        yield from self._gpu_buffers(frames(), caps, 1, pts_offset, frame_num)
+        yield from self._gpu_buffers(frames(), caps, None, pts_offset, frame_num)
 
     def _nvdec_file_buffers(self, location: str, caps, time_base, pts_offset: int,
                             frame_num: int) -> Iterator[Buffer]:
@@ -191,8 +198,7 @@ class UriDecodeBin(SourceElement):
             dec = FileDecoder(location, self._props["gpu-id"], self._props["drop-frame-interval"])
         except (ValueError, RuntimeError) as e:
             raise ElementError(f'NVDEC cannot open "{location}": {e}', self.name) from None
-        ns = Fraction(time_base or Fraction(1, 90000)) * 1_000_000_000
-        frames = iter(self._gpu_buffers(dec, caps, ns, pts_offset, frame_num))
+        frames = iter(self._gpu_buffers(dec, caps, Fraction(time_base or Fraction(1, 90000)), pts_offset, frame_num))
         try:
             while not (self._eos_requested or self._stopping):
                 try:
@@ -205,8 +211,10 @@ class UriDecodeBin(SourceElement):
         finally:
             dec.close()
 
-    def _gpu_buffers(self, frames, caps, pts_scale, pts_offset: int, frame_num: int) -> Iterator[Buffer]:
-        """``(nv12, pts)`` pairs as buffers with ``(memory:NVMM)`` caps; ``pts * pts_scale`` is in ns."""
+    def _gpu_buffers(self, frames, caps, time_base: Fraction | None, pts_offset: int,
+                     frame_num: int) -> Iterator[Buffer]:
+        """``(nv12, pts)`` pairs as buffers with ``(memory:NVMM)`` caps; ``pts`` in ``time_base`` units (None:
+        already ns)."""
         drop = self._props["drop-frame-interval"]
         rate = Fraction(caps.get("framerate") or Fraction(25, 1)) / max(1, drop)
         duration = int(1e9 / rate)
@@ -215,7 +223,7 @@ class UriDecodeBin(SourceElement):
             h, w = nv12.shape[0] * 2 // 3, nv12.shape[1]
             if out_caps is None or out_caps.get("width") != w or out_caps.get("height") != h:
                 out_caps = video_caps("NV12", w, h, rate, ("memory:NVMM",))
-            pts = int(pts * pts_scale) if pts_scale != 1 else pts
+            pts = ticks_to_ns(pts, time_base) if time_base is not None else pts
             out = Buffer(nv12[None], pts=max(0, pts) + pts_offset, duration=duration, caps=out_caps,
                          frame_num=frame_num)
             out.extra["t_decoded"] = time.monotonic()

@@ -196,5 +196,5 @@ def status() -> str:
 
 
 __all__ = ["ENV", "GpuUnavailableError", "INSTALL_HINT", "device_mode", "infer_engine", "is_gpu_array",
-           "set_blocking_sync",
-           "missing_reason", "mps_running", "require_gpu", "shared_gpu_hint", "status", "use_gpu"]
+           "missing_reason", "mps_running", "require_gpu", "set_blocking_sync", "shared_gpu_hint", "status",
+           "use_gpu"]

@@ -103,8 +103,6 @@ def scenario_description(scenario: str, clips: list[str], infer_config: str, tra
             f"! mp4mux ! filesink location={out}")
 
 
-
-
 def run_bench(pipeline: Pipeline, scenario: str = "custom", progress: bool = False,
               timeout: float | None = None) -> BenchResult:
     """Run ``pipeline`` to EOS and measure it."""
