@@ -19,6 +19,7 @@ from vistream.core.errors import ElementError, LinkError, PropertyError
 from vistream.core.pad import Pad, PadDirection, PadPresence, PadTemplate
 from vistream.core.props import Property, suggest
 from vistream.core.queue import DataQueue, Flushing
+from vistream.tools.threadcpu import note_thread_end
 
 if TYPE_CHECKING:
     from vistream.core.pipeline import Pipeline
@@ -44,6 +45,19 @@ class StateChangeReturn(IntEnum):
 _REGISTRY: dict[str, type[Element]] = {}
 _name_counters: dict[str, itertools.count] = defaultdict(itertools.count)
 _name_lock = threading.Lock()
+
+
+def streaming_thread(target, name: str) -> threading.Thread:
+    """A daemon thread running ``target`` that records its CPU time as it ends, so that ``vistream bench``'s
+    per-thread table counts threads ending between two of its samples."""
+
+    def run() -> None:
+        try:
+            target()
+        finally:
+            note_thread_end()
+
+    return threading.Thread(target=run, name=name, daemon=True)
 
 
 def register(cls: type[Element]) -> type[Element]:
@@ -411,7 +425,7 @@ class Element:
             pad.eos = False
         if self.THREADED:
             self._queue = self.make_queue()
-            self._thread = threading.Thread(target=self._worker, name=f"vistream:{self.name}", daemon=True)
+            self._thread = streaming_thread(self._worker, f"vistream:{self.name}")
 
     def make_queue(self) -> DataQueue:
         return DataQueue(max_buffers=self.QUEUE_SIZE)
@@ -642,7 +656,7 @@ class SourceElement(Element):
     def _activate(self) -> None:
         super()._activate()
         self._eos_requested = False
-        self._thread = threading.Thread(target=self._loop, name=f"vistream:{self.name}", daemon=True)
+        self._thread = streaming_thread(self._loop, f"vistream:{self.name}")
 
     def send_eos(self) -> None:
         """Ask the source to finish: it stops producing and pushes EOS (``gst-launch -e``)."""

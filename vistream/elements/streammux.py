@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from vistream.core.buffer import Buffer, Event, EventType, FlowReturn
-from vistream.core.element import Element, register
+from vistream.core.element import Element, register, streaming_thread
 from vistream.core.errors import ElementError
 from vistream.core.pad import Pad, PadDirection, PadPresence, PadTemplate
 from vistream.core.props import Property
@@ -136,7 +136,7 @@ class NvStreamMux(Element):
         self.batches = 0
         self._last_batch_pts = -1
         self._caps_cache: dict = {}
-        self._thread = threading.Thread(target=self._loop, name=f"vistream:{self.name}", daemon=True)
+        self._thread = streaming_thread(self._loop, f"vistream:{self.name}")
 
     def _deactivate(self) -> None:
         super()._deactivate()

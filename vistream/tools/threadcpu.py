@@ -5,10 +5,26 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 _TASKS = Path("/proc/self/task")
+# CPU seconds of streaming threads at their end, by native id (name, seconds): a thread that ends between two
+# samples is gone from /proc, and without this the time it used after the last sample would be lost (a short
+# run could lose a thread entirely)
+_ended: dict[int, tuple[str, float, float]] = {}  # native id -> (name, CPU seconds, monotonic end time)
+_ended_lock = threading.Lock()
+_active = 0  # running samplers; threads record their end only while one runs
+
+
+def note_thread_end() -> None:
+    """Called by a streaming thread as it ends (see :func:`vistream.core.element.streaming_thread`): records its
+    CPU time for the samplers running now."""
+    if _active:
+        with _ended_lock:
+            _ended[threading.get_native_id()] = (threading.current_thread().name, time.thread_time(),
+                                                 time.monotonic())
 
 
 @dataclass
@@ -72,8 +88,12 @@ class ThreadCpu:
         return now
 
     def start(self) -> ThreadCpu:
+        global _active
         if not available():
             return self
+        with _ended_lock:
+            _active += 1
+        self._t_start = time.monotonic()
         self._base = self._sample()
         self._last = dict(self._base)
         self._thread = threading.Thread(target=self._loop, name="vistream:bench-cpu", daemon=True)
@@ -88,9 +108,19 @@ class ThreadCpu:
         """Per-name CPU time during the run, largest first (this sampler's own thread left out)."""
         if self._thread is None:
             return []
+        global _active
         self._stop.set()
         self._thread.join()
         self._last.update(self._sample())
+        with _ended_lock:
+            _active -= 1
+            ended = {tid: v for tid, v in _ended.items()
+                     if v[2] >= self._t_start and (tid not in self._last or v[1] > self._last[tid])}
+            if not _active:
+                _ended.clear()
+        for tid, (name, cpu, _) in ended.items():  # ended after their last sample (or before the first)
+            self._names.setdefault(tid, name)
+            self._last[tid] = cpu
         own = self._thread.native_id
         by_name: dict[str, list[float]] = {}
         for tid, cpu in self._last.items():
