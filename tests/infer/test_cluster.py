@@ -66,3 +66,47 @@ def test_cluster_per_class_attrs_topk_post_threshold_and_filter_out():
     cfg.cluster_mode = 4
     _, _, c4 = cluster(boxes, scores, cls, cfg)
     assert np.bincount(c4).tolist() == [6, 1, 2]  # no clustering: only thresholds, topk, filter-out
+
+
+def _random_frames(rng, n_frames, rounded):
+    per = []
+    for _ in range(n_frames):
+        n = int(rng.integers(0, 30))
+        c, wh = rng.normal(200, 60, (n, 2)), rng.uniform(10, 80, (n, 2))
+        scores = rng.uniform(0, 1, n).astype(np.float32)
+        per.append((np.concatenate([c - wh / 2, c + wh / 2], 1).astype(np.float32),
+                    np.round(scores, 1) if rounded else scores, rng.integers(0, 4, n)))
+    return per
+
+
+def test_cluster_batch_equals_cluster_frame_by_frame():
+    """Every cluster mode, per-class thresholds, topk, filter-out, equal scores: a batch clustered at once gives
+    each frame exactly the boxes, scores, classes and order of cluster() on that frame alone."""
+    from vistream.infer.cluster import cluster_batch
+
+    rng = np.random.default_rng(0)
+    checked = 0
+    for trial in range(150):
+        cfg = InferConfig()
+        cfg.cluster_mode = trial % 5
+        cfg.class_attrs_all = ClassAttrs(pre_cluster_threshold=0.3, nms_iou_threshold=0.45, topk=(-1, 2, 5)[trial % 3],
+                                         eps=0.3, group_threshold=1, minBoxes=1)
+        cfg.class_attrs_by_id = {1: ClassAttrs(pre_cluster_threshold=0.5, post_cluster_threshold=0.6,
+                                               nms_iou_threshold=0.3, topk=3, eps=0.2, minBoxes=2)}
+        cfg.filter_out_class_ids = [2] if trial % 4 == 0 else []
+        per = _random_frames(rng, int(rng.integers(1, 9)), rounded=trial % 5 == 0)
+        frame = np.repeat(np.arange(len(per)), [len(p[1]) for p in per])
+        b, s, c, f = cluster_batch(np.concatenate([p[0] for p in per]), np.concatenate([p[1] for p in per]),
+                                   np.concatenate([p[2] for p in per]), frame, cfg)
+        assert np.all(np.diff(f) >= 0)
+        for k, (xyxy, scores, cls) in enumerate(per):
+            rb, rs, rc = cluster(xyxy, scores, cls, cfg)
+            m = f == k
+            assert np.array_equal(rb, b[m]) and np.array_equal(rs, s[m]) and np.array_equal(rc, c[m]), (trial, k)
+            checked += len(rs)
+    assert checked > 500
+
+
+def test_nms_keeps_boxes_with_negative_or_zero_scores():
+    boxes = np.array([[0, 0, 10, 10], [50, 50, 60, 60], [100, 100, 110, 110]], np.float32)
+    assert sorted(nms(boxes, np.array([-0.5, 0.0, 0.2], np.float32), 0.5).tolist()) == [0, 1, 2]

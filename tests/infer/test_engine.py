@@ -409,3 +409,30 @@ def test_submit_runs_in_place_where_nothing_can_overlap(pgie):
     p = pgie.submit(img, bm)  # one thread: no workers, the batch is done when submit returns
     assert pgie.concurrency == 1 and len(p) == 0 and bm.frame_meta_list[0].obj_meta_list
     assert pgie.complete(p) == 1
+
+
+def test_batch_post_processing_equals_frame_by_frame(pgie):
+    """The batch-wide path (clustering, box mapping, size and ROI filters at once) gives every frame the
+    detections of the frame-by-frame path, for frames of different sizes."""
+    import dataclasses
+
+    from vistream.infer.engine import InferResult
+
+    cfg = pgie.config
+    saved = cfg.class_attrs_all
+    cfg.class_attrs_all = dataclasses.replace(saved, roi_top_offset=40, roi_bottom_offset=20, detected_min_w=12,
+                                              topk=3)
+    try:
+        imgs = frames(TRAFFIC, 120, 200) + frames(PEOPLE, 120) + frames(TRAFFIC, 90)
+        batch, tfs = pgie.preprocess(imgs, None)
+        outputs = pgie.backend.infer(batch)
+        got = pgie._postprocess_all(outputs, tfs)
+        for i, tf in enumerate(tfs):
+            ref = InferResult(raw={})
+            ref.detections, _ = pgie._detect({k: v[i] for k, v in outputs.items()}, tf)
+            a, b = got[i].detections, ref.detections
+            assert np.array_equal(a.xyxy, b.xyxy) and np.array_equal(a.confidence, b.confidence)
+            assert np.array_equal(a.class_id, b.class_id) and list(a.data["labels"]) == list(b.data["labels"])
+        assert sum(len(r.detections) for r in got) > 0
+    finally:
+        cfg.class_attrs_all = saved

@@ -56,3 +56,17 @@ def test_grey_and_roi_crop_offsets():
     assert np.allclose(tf.to_frame(np.array([[0, 0, 20, 10]], np.float32)), [[40, 20, 80, 40]])
     # boxes outside the crop are clipped to it
     assert np.allclose(tf.to_frame(np.array([[-5, -5, 30, 30]], np.float32)), [[40, 20, 80, 40]])
+
+
+def test_to_frame_many_equals_each_transform():
+    from vistream.infer.preprocess import Transform
+
+    rng = np.random.default_rng(1)
+    tfs = [Transform(0.4, 0.4, 0.0, 26.0, 0, 0, 640, 360), Transform(0.5, 0.25, 3.0, 1.0, 100, 50, 200, 300),
+           Transform(1.0, 1.0)]
+    xyxy = rng.uniform(-20, 500, (40, 4)).astype(np.float32)
+    index = np.sort(rng.integers(0, 3, 40))
+    out = Transform.to_frame_many(xyxy, tfs, index)
+    for k, tf in enumerate(tfs):
+        assert np.array_equal(out[index == k], tf.to_frame(xyxy[index == k]))
+    assert np.array_equal(Transform.to_frame_many(xyxy, [tfs[1]] * 3, index), tfs[1].to_frame(xyxy))

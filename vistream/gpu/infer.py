@@ -156,17 +156,8 @@ class GpuInferEngine(InferEngine):
     def _postprocess_all(self, outputs, transforms: list[Transform]):
         if CANDIDATES not in outputs:
             return super()._postprocess_all(outputs, transforms)
-        return [self._postprocess({CANDIDATES: c}, tf) for c, tf in zip(outputs[CANDIDATES], transforms, strict=True)]
-
-    def _detect(self, out, tf: Transform):
-        if CANDIDATES not in out:
-            return super()._detect(out, tf)
-        decoder = self._decoder
-        self._decoder = lambda o, *_: o[CANDIDATES]  # the GPU already decoded: cluster, scale, filter as usual
-        try:
-            return super()._detect(out, tf)
-        finally:
-            self._decoder = decoder
+        cands = outputs[CANDIDATES]  # the GPU already decoded: cluster, scale, filter as usual, batch-wide
+        return self._detections_batch([{CANDIDATES: c} for c in cands], cands, transforms)
 
 
 def engine_for(config: str | Path, overrides: Mapping[str, Any] | None = None, **kwargs) -> InferEngine:

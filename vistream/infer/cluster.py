@@ -27,9 +27,25 @@ def nms(xyxy: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarra
     if len(xyxy) == 0:
         return np.zeros(0, np.int64)
     ltwh = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1).astype(np.float64)
+    keep = cv2.dnn.NMSBoxes(ltwh.tolist(), _positive(scores).tolist(), 0.0, float(iou_threshold))
+    return np.asarray(keep, np.int64).reshape(-1)
+
+
+def _positive(scores: np.ndarray) -> np.ndarray:
+    """Scores shifted above 0 when any is <= 0: OpenCV keeps only scores > its threshold (>= 0); a shift keeps
+    the order."""
     s = scores.astype(np.float64)
-    s = s - min(0.0, float(s.min()))  # OpenCV wants scores >= 0; a shift keeps the order
-    keep = cv2.dnn.NMSBoxes(ltwh.tolist(), s.tolist(), 0.0, float(iou_threshold))
+    lo = float(s.min()) if len(s) else 1.0
+    return s - lo + 1.0 if lo <= 0 else s
+
+
+def nms_batched(xyxy: np.ndarray, scores: np.ndarray, groups: np.ndarray, iou_threshold: float) -> np.ndarray:
+    """Greedy NMS within each group (e.g. one per frame and class) in one OpenCV call: indices kept, highest
+    score first; the same boxes as :func:`nms` group by group."""
+    if len(xyxy) == 0:
+        return np.zeros(0, np.int64)
+    ltwh = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1).astype(np.float64)
+    keep = cv2.dnn.NMSBoxesBatched(ltwh, _positive(scores), groups.astype(np.int32), 0.0, float(iou_threshold))
     return np.asarray(keep, np.int64).reshape(-1)
 
 
@@ -143,3 +159,64 @@ def cluster(xyxy: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, cfg: In
     if not out_b:
         return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64)
     return np.concatenate(out_b), np.concatenate(out_s), np.concatenate(out_c)
+
+
+def cluster_batch(xyxy: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, frame: np.ndarray, cfg: InferConfig
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`cluster` for the boxes of a whole batch at once (``frame``: each box's frame index): the same
+    result frame by frame, in a handful of array operations instead of a few per frame and class (NMS for
+    every frame and class of one ``nms-iou-threshold`` is one OpenCV call). Returns boxes, scores, class ids
+    and frame indices, ordered by frame, then class, then descending score, as :func:`cluster` orders each
+    frame."""
+    class_ids = class_ids.astype(np.int64, copy=False)
+    frame = frame.astype(np.int64, copy=False)
+    if len(scores) == 0:
+        return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    present = np.unique(class_ids)
+    attrs = {int(c): cfg.class_attrs(int(c)) for c in present}
+    drop = set(cfg.filter_out_class_ids)
+    lut = {name: np.array([getattr(attrs[int(c)], name) for c in present]) for name in
+           ("pre_cluster_threshold", "post_cluster_threshold", "topk", "nms_iou_threshold")}
+    pos = np.searchsorted(present, class_ids)  # each box's class, as an index into ``present``
+    keep = scores >= lut["pre_cluster_threshold"][pos]
+    if drop:
+        keep &= ~np.isin(class_ids, list(drop))
+    xyxy, scores = xyxy[keep].astype(np.float32), scores[keep].astype(np.float32)
+    class_ids, frame, pos = class_ids[keep], frame[keep], pos[keep]
+    n_cls = len(present)
+    groups = frame * n_cls + pos
+    mode = cfg.cluster_mode
+    if mode == CLUSTER_NMS:
+        kept = []
+        iou = lut["nms_iou_threshold"][pos]
+        for thr in np.unique(iou):  # one call per distinct nms-iou-threshold (usually one)
+            idx = np.flatnonzero(iou == thr)
+            kept.append(idx[nms_batched(xyxy[idx], scores[idx], groups[idx], float(thr))])
+        sel = np.concatenate(kept) if len(kept) > 1 else kept[0]
+        xyxy, scores, class_ids, frame, pos = xyxy[sel], scores[sel], class_ids[sel], frame[sel], pos[sel]
+    elif mode in (CLUSTER_DBSCAN, CLUSTER_DBSCAN_NMS, CLUSTER_GROUP_RECTANGLES):
+        out_b, out_s, out_g = [], [], []
+        for g in np.unique(groups):  # merging boxes: group by group
+            m = groups == g
+            b, sc = cluster_class(xyxy[m], scores[m], mode, attrs[int(present[g % n_cls])])
+            out_b.append(b)
+            out_s.append(sc)
+            out_g.append(np.full(len(sc), g, np.int64))
+        xyxy = np.concatenate(out_b).astype(np.float32) if out_b else np.zeros((0, 4), np.float32)
+        scores = np.concatenate(out_s).astype(np.float32) if out_s else np.zeros(0, np.float32)
+        groups = np.concatenate(out_g) if out_g else np.zeros(0, np.int64)
+        frame, pos = groups // n_cls, groups % n_cls
+        class_ids = present[pos]
+    order = np.lexsort((-scores, pos, frame))  # stable: equal scores keep the clustering's order
+    xyxy, scores, class_ids, frame, pos = xyxy[order], scores[order], class_ids[order], frame[order], pos[order]
+    keep = scores >= lut["post_cluster_threshold"][pos]
+    topk = lut["topk"][pos]
+    if (topk > 0).any():
+        g = frame * n_cls + pos
+        first = np.r_[0, np.flatnonzero(np.diff(g)) + 1]
+        sizes = np.diff(np.r_[first, len(g)])
+        passed = keep.astype(np.int64)  # topk counts the boxes that passed post-cluster-threshold, as cluster()
+        before = np.cumsum(passed) - passed
+        rank = before - np.repeat(before[first], sizes)
+        keep &= (topk <= 0) | (rank < topk)
+    return xyxy[keep], scores[keep], class_ids[keep], frame[keep]

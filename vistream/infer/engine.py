@@ -16,7 +16,7 @@ import numpy as np
 
 from vistream.infer import decoders
 from vistream.infer.backends import Backend, BackendUnavailable, available_backends, create_backend
-from vistream.infer.cluster import cluster
+from vistream.infer.cluster import cluster, cluster_batch
 from vistream.infer.config import (
     CLASSIFIER,
     CLUSTER_NONE,
@@ -453,8 +453,55 @@ class InferEngine:
         return out
 
     def _postprocess_all(self, outputs: dict[str, np.ndarray], transforms: list[Transform]) -> list[InferResult]:
-        return [self._postprocess({name: outputs[name][i] for name in self.output_names}, tf)
-                for i, tf in enumerate(transforms)]
+        outs = [{name: outputs[name][i] for name in self.output_names} for i in range(len(transforms))]
+        if self.config.network_type == DETECTOR and self._custom is None:
+            decoded = [self._decoder(o, self.net, self.num_classes, self._min_score) for o in outs]
+            return self._detections_batch(outs, decoded, transforms)
+        return [self._postprocess(o, tf) for o, tf in zip(outs, transforms, strict=True)]
+
+    def _detections_batch(self, outs: list[dict], decoded: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                          transforms: list[Transform]) -> list[InferResult]:
+        """Clustering, box mapping and filters for the decoded boxes of a whole batch in one pass
+        (:func:`~vistream.infer.cluster.cluster_batch`): the results of :meth:`_detect` frame by frame, with a
+        fixed number of array operations per batch instead of per frame."""
+        cfg = self.config
+        n = len(outs)
+        counts = [len(d[1]) for d in decoded]
+        if sum(counts):
+            xyxy = np.concatenate([np.asarray(d[0]).reshape(-1, 4) for d in decoded])
+            scores = np.concatenate([np.asarray(d[1]).reshape(-1) for d in decoded])
+            cls = np.concatenate([np.asarray(d[2]).reshape(-1) for d in decoded])
+            frame = np.repeat(np.arange(n), counts)
+            xyxy, scores, cls, frame = cluster_batch(xyxy, scores, cls, frame, cfg)
+        else:
+            xyxy, scores, cls, frame = (np.zeros((0, 4), np.float32), np.zeros(0, np.float32),
+                                        np.zeros(0, np.int64), np.zeros(0, np.int64))
+        boxes = Transform.to_frame_many(xyxy, transforms, frame)
+        if len(transforms) and all(tf is transforms[0] for tf in transforms):
+            offset_y, src_h = transforms[0].offset_y, transforms[0].src_h
+        else:
+            offset_y = np.array([tf.offset_y for tf in transforms], np.float32)[frame]
+            src_h = np.array([tf.src_h for tf in transforms], np.float32)[frame]
+        keep = self._size_and_roi_filter(boxes, cls, offset_y, src_h)
+        boxes, scores, cls, frame = boxes[keep], scores[keep], cls[keep], frame[keep]
+        labels = self._label_array(cls)
+        bounds = np.searchsorted(frame, np.arange(n + 1))
+        results = []
+        for i, out in enumerate(outs):
+            a, z = bounds[i], bounds[i + 1]
+            dets = Detections(boxes[a:z], scores[a:z], cls[a:z])
+            dets.data["labels"] = labels[a:z]
+            res = InferResult(raw=out, detections=dets)
+            if cfg.output_tensor_meta:
+                res.tensors = InferTensorMeta(self.unique_id, [LayerInfo(k, v) for k, v in out.items()], self.net,
+                                              bool(cfg.maintain_aspect_ratio))
+            results.append(res)
+        return results
+
+    def _label_array(self, cls: np.ndarray) -> np.ndarray:
+        """The label text of each class id (the id itself when the labels file has no name for it)."""
+        names = self.labels[0] if self.labels else []
+        return np.array([names[c] if 0 <= c < len(names) else str(c) for c in cls.tolist()], dtype=object)
 
     def _postprocess(self, out: dict[str, np.ndarray], tf: Transform) -> InferResult:
         cfg = self.config
@@ -505,15 +552,16 @@ class InferEngine:
         else:
             xyxy, scores, cls = cluster(xyxy, scores, cls, cfg)
         boxes = tf.to_frame(xyxy)
-        keep = self._size_and_roi_filter(boxes, cls, tf)
+        keep = self._size_and_roi_filter(boxes, cls, tf.offset_y, tf.src_h)
         idx = np.nonzero(keep)[0]
         dets = Detections(boxes[idx], scores[idx], cls[idx])
-        names = self.labels[0] if self.labels else []
-        dets.data["labels"] = np.array([names[c] if 0 <= c < len(names) else str(c) for c in dets.class_id],
-                                       dtype=object)
+        dets.data["labels"] = self._label_array(dets.class_id)
         return dets, [masks[i] for i in idx] if masks else []
 
-    def _size_and_roi_filter(self, boxes: np.ndarray, cls: np.ndarray, tf: Transform) -> np.ndarray:
+    def _size_and_roi_filter(self, boxes: np.ndarray, cls: np.ndarray, offset_y: float | np.ndarray,
+                             src_h: float | np.ndarray) -> np.ndarray:
+        """Boxes that pass ``detected-min/max-w/h`` and ``roi-top/bottom-offset`` of their class; ``offset_y``
+        and ``src_h`` (the inferred region's top and height) are numbers or one per box."""
         cfg = self.config
         w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
         keep = (w > 0) & (h > 0)
@@ -526,9 +574,9 @@ class InferEngine:
             if a.detected_max_h > 0:
                 bad |= h > a.detected_max_h
             if a.roi_top_offset > 0:
-                bad |= boxes[:, 1] < tf.offset_y + a.roi_top_offset
+                bad |= boxes[:, 1] < offset_y + a.roi_top_offset
             if a.roi_bottom_offset > 0:
-                bad |= boxes[:, 3] > tf.offset_y + tf.src_h - a.roi_bottom_offset
+                bad |= boxes[:, 3] > offset_y + src_h - a.roi_bottom_offset
             keep &= ~(m & bad)
         return keep
 

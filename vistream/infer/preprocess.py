@@ -50,6 +50,23 @@ class Transform:
         out[:, 1::2] += self.offset_y
         return out
 
+    @staticmethod
+    def to_frame_many(xyxy: np.ndarray, transforms: list[Transform], index: np.ndarray) -> np.ndarray:
+        """:meth:`to_frame` for boxes of several images at once: row ``k`` uses ``transforms[index[k]]``
+        (the same float32 arithmetic, so the same pixels)."""
+        if len(transforms) and all(tf is transforms[0] for tf in transforms):
+            return transforms[0].to_frame(xyxy)
+        p = np.array([(tf.pad_x, tf.pad_y, tf.scale_x, tf.scale_y, tf.src_w, tf.src_h, tf.offset_x, tf.offset_y)
+                      for tf in transforms], np.float32).reshape(-1, 8)[index]
+        out = np.empty_like(xyxy, dtype=np.float32)
+        out[:, 0::2] = (xyxy[:, 0::2] - p[:, 0:1]) / p[:, 2:3]
+        out[:, 1::2] = (xyxy[:, 1::2] - p[:, 1:2]) / p[:, 3:4]
+        np.clip(out[:, 0::2], 0.0, p[:, 4:5], out=out[:, 0::2])
+        np.clip(out[:, 1::2], 0.0, p[:, 5:6], out=out[:, 1::2])
+        out[:, 0::2] += p[:, 6:7]
+        out[:, 1::2] += p[:, 7:8]
+        return out
+
 
 class Preprocessor:
     """Turns RGB uint8 images into the network's input batch.
