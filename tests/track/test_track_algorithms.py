@@ -182,6 +182,22 @@ def test_assign_maximises_total_score_within_valid_pairs():
     assert r.tolist() == [0] and c.tolist() == [0]
 
 
+def test_assign_without_competing_pairs_equals_the_assignment_solver():
+    from scipy.optimize import linear_sum_assignment
+
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        n, m = rng.integers(1, 8, 2)
+        valid = np.zeros((n, m), bool)
+        rows, cols = rng.permutation(n)[:min(n, m)], rng.permutation(m)[:min(n, m)]
+        valid[rows, cols] = rng.random(len(rows)) < 0.7  # at most one valid pair per row and per column
+        score = rng.random((n, m))
+        r, c = assign(score, valid)
+        lr, lc = linear_sum_assignment(np.where(valid, -score, 1e6))
+        ok = valid[lr, lc]
+        assert sorted(zip(r.tolist(), c.tolist(), strict=True)) == sorted(zip(lr[ok].tolist(), lc[ok].tolist(), strict=True))
+
+
 def test_degenerate_boxes_are_ignored():
     trk = SORTTracker(sort_config())
     out = trk.update(dets([box(100, 100), [50, 50, 50, 90], [np.nan, 0, 10, 10], [30, 30, 20, 40]]))

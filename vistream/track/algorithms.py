@@ -67,8 +67,13 @@ def assign(score: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray
     """Maximum-score one-to-one matching among ``valid`` pairs; returns matched (rows, cols)."""
     if score.size == 0 or not valid.any():
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    row_ok = valid.any(1)
-    col_ok = valid.any(0)
+    per_row, per_col = valid.sum(1), valid.sum(0)
+    if per_row.max() <= 1 and per_col.max() <= 1:
+        # no two pairs compete for a row or a column (well-separated objects, the usual case): every valid
+        # pair is in the best matching, no assignment problem to solve
+        return np.nonzero(valid)
+    row_ok = per_row > 0
+    col_ok = per_col > 0
     if row_ok.all() and col_ok.all():
         cost = np.where(valid, -score, 1e6)
         r, c = linear_sum_assignment(cost)
