@@ -315,26 +315,28 @@ class E2E:
             dec = nvc.CreateDecoder(gpuid=0, codec=dmx.GetNvCodecId(), usedevicememory=True)
 
     def decoder_threaded(self, i):
-        """Demux and decode in PyNvVideoCodec's C++ threads (``ThreadedDecoder``); this thread only copies the
-        frames out of its ring buffer, four at a time."""
-        import PyNvVideoCodec as nvc
+        """Demux and decode in PyNvVideoCodec's C++ threads (``vistream.gpu.nvdec.FileDecoder``, what
+        uridecodebin uses for files); this thread only copies the frames out of its ring buffer, four at a time
+        (``VISTREAM_NVDEC_STREAM=own``: on a CUDA stream of the decoder's own)."""
+        from vistream.gpu.nvdec import FileDecoder
 
-        dec = nvc.ThreadedDecoder(self.clip, 16, gpu_id=0, use_device_memory=True)
+        dec = FileDecoder(self.clip, batch=1 if self.paced else 4)
         self.started.wait()
         t0, k = self.t0, 0
-        while not self.stop.is_set():
-            frames = dec.get_batch_frames(1 if self.paced else 4)
-            if not frames:
-                dec.reconfigure_decoder(self.clip)  # loop the clip
-                continue
-            for fr in frames:
-                if self.paced:  # a live camera: frame k is released at t0 + k/30 (decoded ahead, as NVDEC is
-                    delay = t0 + k / 30.0 - time.perf_counter()  # far faster than 30 FPS per stream)
-                    if delay > 0:
-                        time.sleep(delay)
-                k += 1
-                self._put(self.q[i], (torch.from_dlpack(fr).clone(), time.perf_counter()))
-        dec.end()
+        try:
+            while not self.stop.is_set():
+                for nv12, _pts in dec:
+                    if self.paced:  # a live camera: frame k is released at t0 + k/30 (decoded ahead, as NVDEC
+                        delay = t0 + k / 30.0 - time.perf_counter()  # is far faster than 30 FPS per stream)
+                        if delay > 0:
+                            time.sleep(delay)
+                    k += 1
+                    self._put(self.q[i], (nv12, time.perf_counter()))
+                    if self.stop.is_set():
+                        return
+                dec.restart()  # loop the clip
+        finally:
+            dec.close()
 
     def decoder_group(self, ids):
         """One thread driving the NVDEC sessions of several streams, one packet per stream in turn (paced: each

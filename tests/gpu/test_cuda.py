@@ -274,3 +274,30 @@ def test_yolox_gpu_decode_matches_host_decode(cuda):
         assert np.array_equal(g.detections.class_id, h.detections.class_id)
         assert np.allclose(g.detections.xyxy, h.detections.xyxy, atol=1e-2)
         assert np.allclose(g.detections.confidence, h.detections.confidence, atol=1e-5)
+
+
+def test_yolox_capped_candidates_equal_the_exact_path(cuda, monkeypatch):
+    """The one-transfer candidate copy (first CANDIDATE_CAP per image, anchor order) gives the exact path's
+    rows, and an image with more candidates than the cap falls back to the exact path."""
+    import torch
+
+    import vistream.gpu.infer as gi
+    from vistream.gpu.nvdec import decode_file
+    from vistream.gpu.ops import nv12_to_rgb, preprocess
+
+    frames = nv12_to_rgb(torch.stack([f for f, _ in list(decode_file(str(CLIP)))[:8]]))
+    eng = gi.GpuInferEngine(YOLOX_CFG, {"batch-size": 8, "network-mode": 2})
+    out = eng.backend.infer_tensor(preprocess(frames, eng.net_input, dtype=eng.backend.dtype))
+    grid = out[eng.output_names[0]].float()
+    capped = eng._yolox_candidates(grid)
+    o = grid
+    cls_score, cls = o[..., 5:].max(-1)
+    score = cls_score * o[..., 4]
+    keep = (o[..., 4] >= eng._min_score) & (score >= eng._min_score)
+    exact = eng._yolox_candidates_exact(grid, keep, score, cls)
+    assert sum(len(c[1]) for c in exact) >= 8
+    for (cb, cs, cc), (eb, es, ec) in zip(capped, exact, strict=True):
+        assert np.array_equal(cb, eb) and np.array_equal(cs, es) and np.array_equal(cc, ec)
+    monkeypatch.setattr(gi, "CANDIDATE_CAP", 1)
+    for (cb, cs, cc), (eb, es, ec) in zip(eng._yolox_candidates(grid), exact, strict=True):
+        assert np.array_equal(cb, eb) and np.array_equal(cs, es) and np.array_equal(cc, ec)

@@ -193,3 +193,27 @@ def test_processes_sharing_a_gpu_without_mps_get_a_hint(monkeypatch, tmp_path):
     monkeypatch.setattr(gpu, "_nvidia_driver_present", lambda: False)
     (tmp_path / "control").unlink()
     assert gpu.shared_gpu_hint(4) is None  # no NVIDIA GPU here
+
+
+def test_cuda_sync_modes_from_the_environment(monkeypatch):
+    monkeypatch.delenv(gpu.SYNC_ENV, raising=False)
+    assert gpu.cuda_sync_from_env() is None
+    monkeypatch.setenv(gpu.SYNC_ENV, "nap")
+    with pytest.raises(ValueError, match="VISTREAM_CUDA_SYNC='nap': expected one of auto, spin, yield, blocking"):
+        gpu.cuda_sync_from_env()
+    with pytest.raises(ValueError, match="CUDA sync mode 'fast'"):
+        gpu.set_cuda_sync("fast")
+    monkeypatch.setenv(gpu.SYNC_ENV, "Yield")
+    assert gpu.cuda_sync_from_env() == "yield"  # applied where a driver exists, a no-op elsewhere
+
+
+def test_worker_with_a_bad_cuda_sync_value_fails_naming_it(monkeypatch):
+    from vistream.app.workers import run_sharded
+
+    monkeypatch.setenv(gpu.SYNC_ENV, "sometimes")
+    run = run_sharded(_noop_target, ["a", "b"], 2, interval=0, timeout=60)
+    assert len(run.errors) == 2 and all("VISTREAM_CUDA_SYNC='sometimes'" in e for e in run.errors.values())
+
+
+def _noop_target(ids, uris, counter):
+    return len(ids)

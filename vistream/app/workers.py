@@ -121,12 +121,15 @@ class FrameCounter:
 def _child(target, worker: int, ids: list[int], uris: list[str], args: tuple, q, start_event) -> None:
     import os
 
-    if os.environ.get("VISTREAM_CUDA_SYNC", "").strip().lower() == "blocking":
-        # opt-in: frees the host cores that waiting processes spin on, but cost throughput on the H100
-        # (docs/gpu.md), so CUDA's default scheduling stays the default
-        from vistream.gpu import set_blocking_sync
+    if os.environ.get("VISTREAM_CUDA_SYNC", "").strip():
+        # opt-in: how the worker waits for the GPU (spin, yield, blocking; docs/gpu.md has the H100 figures)
+        from vistream.gpu import cuda_sync_from_env
 
-        set_blocking_sync()
+        try:
+            cuda_sync_from_env()
+        except ValueError as e:
+            q.put(("error", worker, str(e)))
+            return
     counter = FrameCounter(worker, ids, q, start_event)
     try:
         result = target(ids, uris, counter, *args)

@@ -58,28 +58,72 @@ def mps_running() -> bool:
     return os.path.exists(os.path.join(pipe_dir, "control"))
 
 
-def set_blocking_sync(gpu_id: int | None = None) -> bool:
-    """Make this process wait for GPU work by sleeping instead of spinning on a host core: the primary CUDA
-    context of ``gpu_id`` (every GPU when None; the context PyTorch uses) gets ``CU_CTX_SCHED_BLOCKING_SYNC``.
-    Call it before the process first uses CUDA. With many processes on one GPU (``vistream app --workers``)
-    each may keep a core busy while it waits; worker processes do this with ``VISTREAM_CUDA_SYNC=blocking``
-    (less host CPU, but lower throughput in the H100 measurements of docs/gpu.md). Returns whether the flag
-    was set (False without an NVIDIA driver)."""
+SYNC_ENV = "VISTREAM_CUDA_SYNC"
+SYNC_MODES = {"auto": 0x00, "spin": 0x01, "yield": 0x02, "blocking": 0x04}  # CU_CTX_SCHED_*
+
+
+def _libcuda():
     import ctypes
 
     try:
         cuda = ctypes.CDLL("libcuda.so.1")
     except OSError:
-        return False
+        return None
+    return cuda if cuda.cuInit(0) == 0 else None
+
+
+def set_cuda_sync(mode: str, gpu_id: int | None = None) -> bool:
+    """How this process waits for the GPU: ``spin`` (a host core polls: the lowest latency), ``yield`` (polls
+    but gives the core to other threads), ``blocking`` (sleeps until the GPU signals) or ``auto`` (CUDA's
+    default: spin while there are fewer CUDA contexts than cores). Sets the flag of the primary CUDA context of
+    ``gpu_id`` (every GPU when None), the context PyTorch and the NVDEC decoders use; call it before the process
+    first uses CUDA. Worker processes of ``vistream app --workers`` take it from ``VISTREAM_CUDA_SYNC``.
+    Returns whether the flag was set (False without an NVIDIA driver)."""
+    import ctypes
+
+    if mode not in SYNC_MODES:
+        raise ValueError(f"CUDA sync mode {mode!r}: expected one of {', '.join(SYNC_MODES)}")
+    cuda = _libcuda()
     count = ctypes.c_int()
-    if cuda.cuInit(0) != 0 or cuda.cuDeviceGetCount(ctypes.byref(count)) != 0:
+    if cuda is None or cuda.cuDeviceGetCount(ctypes.byref(count)) != 0:
         return False
     ok = False
     for i in range(count.value) if gpu_id is None else (int(gpu_id),):
         dev = ctypes.c_int()
         if cuda.cuDeviceGet(ctypes.byref(dev), i) == 0:
-            ok = cuda.cuDevicePrimaryCtxSetFlags(dev, 0x04) == 0 or ok  # 0x04: CU_CTX_SCHED_BLOCKING_SYNC
+            ok = cuda.cuDevicePrimaryCtxSetFlags(dev, SYNC_MODES[mode]) == 0 or ok
     return ok
+
+
+def set_blocking_sync(gpu_id: int | None = None) -> bool:
+    """``set_cuda_sync("blocking", gpu_id)``: wait for the GPU by sleeping instead of spinning on a host core."""
+    return set_cuda_sync("blocking", gpu_id)
+
+
+def cuda_sync_from_env() -> str | None:
+    """Apply ``VISTREAM_CUDA_SYNC`` (spin, yield, blocking, auto) with :func:`set_cuda_sync`; returns the mode
+    set, None when the variable is unset. An unknown value is a ValueError naming the variable."""
+    mode = os.environ.get(SYNC_ENV, "").strip().lower()
+    if not mode:
+        return None
+    if mode not in SYNC_MODES:
+        raise ValueError(f"{SYNC_ENV}={mode!r}: expected one of {', '.join(SYNC_MODES)}")
+    set_cuda_sync(mode)
+    return mode
+
+
+@functools.cache
+def primary_context(gpu_id: int = 0) -> int:
+    """The handle of the primary CUDA context of ``gpu_id`` (the one PyTorch uses), retained for the life of
+    the process: what PyNvVideoCodec takes with a CUDA stream of ours."""
+    import ctypes
+
+    cuda = _libcuda()
+    dev, ctx = ctypes.c_int(), ctypes.c_void_p()
+    if cuda is None or cuda.cuDeviceGet(ctypes.byref(dev), int(gpu_id)) != 0 \
+            or cuda.cuDevicePrimaryCtxRetain(ctypes.byref(ctx), dev) != 0:
+        raise GpuUnavailableError(f"no CUDA context for GPU {gpu_id}")
+    return int(ctx.value)
 
 
 def shared_gpu_hint(processes: int) -> str | None:
@@ -196,5 +240,5 @@ def status() -> str:
 
 
 __all__ = ["ENV", "GpuUnavailableError", "INSTALL_HINT", "device_mode", "infer_engine", "is_gpu_array",
-           "missing_reason", "mps_running", "require_gpu", "set_blocking_sync", "shared_gpu_hint", "status",
-           "use_gpu"]
+           "missing_reason", "mps_running", "primary_context", "require_gpu", "set_blocking_sync", "set_cuda_sync",
+           "cuda_sync_from_env", "shared_gpu_hint", "status", "use_gpu"]

@@ -31,6 +31,8 @@ from vistream.meta import BatchMeta
 
 GPU_DECODE_ENV = "VISTREAM_GPU_DECODE"  # 0: download the raw outputs and decode them on the host
 CANDIDATES = "__candidates__"  # key of the pre-decoded (xyxy, scores, class ids) in a per-image output dict
+SLEEP_WAIT_ENV = "VISTREAM_GPU_SLEEP_WAIT"  # 0: wait for results as the CUDA context does (spinning by default)
+CANDIDATE_CAP = 1024  # YOLOX candidates per image copied without reading their count first (see _yolox_candidates)
 
 
 class GpuInferEngine(InferEngine):
@@ -74,6 +76,7 @@ class GpuInferEngine(InferEngine):
                            and len(self.output_names) == 1 and not c.output_tensor_meta
                            and not c.raw_output_file_write and os.environ.get(GPU_DECODE_ENV, "1") != "0")
         self._grid: torch.Tensor | None = None
+        self._event: torch.cuda.Event | None = None
         if self.on_gpu:  # capture the graphs of every batch bucket before frames flow
             self.backend.warmup(self.config.batch_size)
 
@@ -114,12 +117,8 @@ class GpuInferEngine(InferEngine):
         if self.gpu_decode:
             return {CANDIDATES: self._yolox_candidates(out[self.output_names[0]])}, [tf] * b
         for k in self.output_names:  # FP32 on the GPU, then one copy each into reused pinned host memory
-            v = out[k].float()
-            buf = self._pinned.get(k)
-            if buf is None or buf.shape != v.shape:
-                buf = self._pinned[k] = torch.empty(v.shape, dtype=torch.float32, pin_memory=True)
-            buf.copy_(v, non_blocking=True)
-        torch.cuda.current_stream(frames.device).synchronize()
+            self._host_copy(k, out[k].float())
+        self._wait()
         # copies: the pinned buffers are reused by the next call while results may still be in use
         host = {k: self._pinned[k].numpy().copy() for k in self.output_names}
         return host, [tf] * b
@@ -128,7 +127,12 @@ class GpuInferEngine(InferEngine):
         """The host YOLOX decoder's work on the GPU (same arithmetic, FP32): best class, score = objectness x
         class score, threshold, grid/stride box decoding. Only the candidates (tens of rows instead of the
         ``(B, 3549, 85)`` grid) are copied to the host, where clustering (NMS), top-k and metadata run as on the
-        CPU path."""
+        CPU path.
+
+        Each image's first :data:`CANDIDATE_CAP` candidates (in anchor order) and its count are copied in one
+        transfer that this thread waits for on a blocking CUDA event: it sleeps instead of spinning a host core
+        while the model runs (an image with more candidates takes the exact path, which waits as CUDA's
+        context does)."""
         from vistream.infer.decoders.yolo import _yolox_grid
 
         if self._grid is None:
@@ -142,7 +146,31 @@ class GpuInferEngine(InferEngine):
         cls_score, cls = out[..., 5:].max(-1)
         score = cls_score * obj
         keep = (obj >= self._min_score) & (score >= self._min_score)
-        bi, ai = keep.nonzero(as_tuple=True)  # one sync: the number of candidates
+        anchors = keep.shape[1]
+        cap = min(CANDIDATE_CAP, anchors)
+        # the kept anchors first, in anchor order: sort keys "not kept" then anchor index
+        order = torch.argsort((~keep).to(torch.int32) * anchors + torch.arange(anchors, device=out.device,
+                                                                                dtype=torch.int32), dim=1)[:, :cap]
+        o = torch.gather(out, 1, order[..., None].expand(-1, -1, out.shape[2]))
+        g = self._grid[order]
+        cxcy = (o[..., :2] + g[..., :2]) * g[..., 2:]
+        half = torch.exp(o[..., 2:4]) * g[..., 2:] * 0.5
+        packed = torch.cat([cxcy - half, cxcy + half, torch.gather(score, 1, order)[..., None],
+                            torch.gather(cls, 1, order)[..., None].float()], 2)
+        counts = keep.sum(1)
+        host = self._host_copy("candidates", packed)
+        host_counts = self._host_copy("counts", counts)
+        self._wait()
+        counts_np = host_counts.numpy()
+        if int(counts_np.max(initial=0)) > cap:
+            return self._yolox_candidates_exact(out, keep, score, cls)
+        rows = host.numpy()
+        return [(rows[b, :c, :4].copy(), rows[b, :c, 4].copy(), rows[b, :c, 5].astype(np.int64))
+                for b, c in enumerate(counts_np.tolist())]
+
+    def _yolox_candidates_exact(self, out, keep, score, cls) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Every candidate, however many (the count is read back first: a synchronisation)."""
+        bi, ai = keep.nonzero(as_tuple=True)
         o, g = out[bi, ai], self._grid[ai]
         cxcy = (o[:, :2] + g[:, :2]) * g[:, 2:]
         half = torch.exp(o[:, 2:4]) * g[:, 2:] * 0.5
@@ -152,6 +180,25 @@ class GpuInferEngine(InferEngine):
         order = np.searchsorted(rows[:, 6], np.arange(n + 1)) if len(rows) else np.zeros(n + 1, np.int64)
         return [(rows[a:z, :4].copy(), rows[a:z, 4].copy(), rows[a:z, 5].astype(np.int64))
                 for a, z in zip(order[:-1], order[1:], strict=True)]
+
+    def _host_copy(self, name: str, t: torch.Tensor) -> torch.Tensor:
+        """``t`` copied (asynchronously) into a reused pinned host buffer of its shape."""
+        buf = self._pinned.get(name)
+        if buf is None or buf.shape != t.shape or buf.dtype != t.dtype:
+            buf = self._pinned[name] = torch.empty(t.shape, dtype=t.dtype, pin_memory=True)
+        buf.copy_(t, non_blocking=True)
+        return buf
+
+    def _wait(self) -> None:
+        """Wait for the work queued so far on the current stream, sleeping (a blocking-sync event) rather than
+        spinning: with one worker process per core, a spinning wait takes the core the tracker needs."""
+        if os.environ.get(SLEEP_WAIT_ENV, "1") == "0":  # measurements: wait as the CUDA context does
+            torch.cuda.current_stream().synchronize()
+            return
+        if self._event is None:
+            self._event = torch.cuda.Event(blocking=True)
+        self._event.record()
+        self._event.synchronize()
 
     def _postprocess_all(self, outputs, transforms: list[Transform]):
         if CANDIDATES not in outputs:

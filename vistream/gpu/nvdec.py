@@ -13,6 +13,7 @@ a ``(H*3/2, W)`` uint8 CUDA tensor, the same NV12 layout as the CPU path's NV12 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import numpy as np
@@ -113,11 +114,15 @@ def decode_file(path: str, gpu_id: int = 0, copy: bool = True) -> Iterator[tuple
         yield (t.clone() if copy else t), int(fr.getPTS())
 
 
+def own_stream_default() -> bool:
+    """Whether :class:`FileDecoder` copies frames on a CUDA stream of its own: ``VISTREAM_NVDEC_STREAM=own``
+    (``default``: the default stream, which every other kernel of the process waits on)."""
+    return os.environ.get("VISTREAM_NVDEC_STREAM", "default").strip().lower() == "own"
+
+
 def threaded_decoding() -> bool:
     """Whether local files are demuxed and decoded in PyNvVideoCodec's C++ threads (:class:`FileDecoder`):
     its ``ThreadedDecoder`` exists and ``VISTREAM_NVDEC_THREADED`` is not ``0``."""
-    import os
-
     if os.environ.get("VISTREAM_NVDEC_THREADED", "1").strip() == "0":
         return False
     try:
@@ -139,14 +144,26 @@ class FileDecoder:
     """
 
     def __init__(self, path: str, gpu_id: int = 0, drop_frame_interval: int = 0, buffer: int = 16,
-                 batch: int = 4) -> None:
+                 batch: int = 4, own_stream: bool | None = None) -> None:
         require_gpu(gpu_id, need_decoder=True, what="NVDEC decoding")
         import PyNvVideoCodec as nvc
 
+        self.path = str(path)
         self.gpu_id = gpu_id
         self.drop = max(1, int(drop_frame_interval))
         self.batch = max(1, min(batch, buffer))
-        self._dec = nvc.ThreadedDecoder(str(path), buffer, gpu_id=gpu_id, use_device_memory=True)
+        if own_stream is None:
+            own_stream = own_stream_default()
+        kw = {}
+        self._stream = None
+        if own_stream:
+            # the decoder's copies on a stream of their own: on the default stream they would wait for (and
+            # hold up) every kernel the process queued there, inference included
+            from vistream.gpu import primary_context
+
+            self._stream = torch.cuda.Stream(device=gpu_id)
+            kw = {"cuda_context": primary_context(gpu_id), "cuda_stream": self._stream.cuda_stream}
+        self._dec = nvc.ThreadedDecoder(self.path, buffer, gpu_id=gpu_id, use_device_memory=True, **kw)
         self.frames_decoded = 0
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, int]]:
@@ -154,11 +171,28 @@ class FileDecoder:
             frames = self._dec.get_batch_frames(self.batch)
             if not frames:  # end of the file
                 return
+            kept = []
             for fr in frames:
                 self.frames_decoded += 1
-                if (self.frames_decoded - 1) % self.drop:
-                    continue
-                yield torch.from_dlpack(fr).clone(), int(fr.getPTS())
+                if (self.frames_decoded - 1) % self.drop == 0:
+                    kept.append(fr)
+            yield from self._copies(kept)
+
+    def _copies(self, frames: list) -> list[tuple[torch.Tensor, int]]:
+        if self._stream is None:
+            return [(torch.from_dlpack(fr).clone(), int(fr.getPTS())) for fr in frames]
+        with torch.cuda.stream(self._stream):  # ordered before the decoder reuses the ring buffer's surfaces
+            out = [(torch.from_dlpack(fr).clone(), int(fr.getPTS())) for fr in frames]
+        consumer = torch.cuda.default_stream(self.gpu_id)
+        consumer.wait_stream(self._stream)  # work queued later on the default stream sees the copies,
+        for t, _ in out:  # and the allocator keeps their memory until that work is done
+            t.record_stream(consumer)
+        return out
+
+    def restart(self) -> None:
+        """Decode the file again from its start (the NVDEC session is reused): a looping source."""
+        if self._dec is not None:
+            self._dec.reconfigure_decoder(self.path)
 
     def close(self) -> None:
         if self._dec is not None:
