@@ -301,3 +301,41 @@ def test_yolox_capped_candidates_equal_the_exact_path(cuda, monkeypatch):
     monkeypatch.setattr(gi, "CANDIDATE_CAP", 1)
     for (cb, cs, cc), (eb, es, ec) in zip(eng._yolox_candidates(grid), exact, strict=True):
         assert np.array_equal(cb, eb) and np.array_equal(cs, es) and np.array_equal(cc, ec)
+
+
+def test_submitted_gpu_batches_in_flight_give_the_objects_of_process(cuda, monkeypatch):
+    """nvinfer's overlap on the GPU: two batches queued with submit() before either completes get the objects
+    process() gives; with a cap of one candidate per image the batches are run again for the exact path."""
+    import torch
+
+    import vistream.gpu.infer as gi
+    from vistream.gpu.nvdec import decode_file
+    from vistream.gpu.ops import nv12_to_rgb
+    from vistream.meta import BatchMeta, FrameMeta
+
+    frames = nv12_to_rgb(torch.stack([f for f, _ in list(decode_file(str(CLIP)))[:8]]))
+
+    def batch(k):
+        return BatchMeta(max_frames_in_batch=4, frame_meta_list=[
+            FrameMeta(source_id=i, batch_id=i, frame_num=k, source_frame_width=640, source_frame_height=360)
+            for i in range(4)])
+
+    def objects(bm):
+        return [[(o.class_id, round(o.rect_params.left, 2), round(o.rect_params.top, 2)) for o in fm.obj_meta_list]
+                for fm in bm.frame_meta_list]
+
+    eng = gi.GpuInferEngine(YOLOX_CFG, {"batch-size": 4, "network-mode": 2})
+    ref = []
+    for k, sl in enumerate((slice(0, 4), slice(4, 8))):
+        bm = batch(k)
+        eng.process(frames[sl].contiguous(), bm)
+        ref.append(objects(bm))
+    assert sum(len(f) for r in ref for f in r) >= 8
+    for cap in (gi.CANDIDATE_CAP, 1):
+        monkeypatch.setattr(gi, "CANDIDATE_CAP", cap)
+        bms = [batch(0), batch(1)]
+        pend = [eng.submit(frames[sl].contiguous(), bm) for sl, bm in zip((slice(0, 4), slice(4, 8)), bms,
+                                                                          strict=True)]
+        assert pend[0].wait(5.0) and pend[0].done()
+        assert [eng.complete(p) for p in pend] == [4, 4]
+        assert [objects(bm) for bm in bms] == ref

@@ -6,6 +6,7 @@ the same decoders, clustering and metadata code as the CPU path turn them into o
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from vistream.infer.config import (
     apply_overrides,
     load_infer_config,
 )
-from vistream.infer.engine import InferEngine
+from vistream.infer.engine import InferEngine, PendingBatch
 from vistream.infer.preprocess import Transform
 from vistream.meta import BatchMeta
 
@@ -33,6 +34,43 @@ GPU_DECODE_ENV = "VISTREAM_GPU_DECODE"  # 0: download the raw outputs and decode
 CANDIDATES = "__candidates__"  # key of the pre-decoded (xyxy, scores, class ids) in a per-image output dict
 SLEEP_WAIT_ENV = "VISTREAM_GPU_SLEEP_WAIT"  # 0: wait for results as the CUDA context does (spinning by default)
 CANDIDATE_CAP = 1024  # YOLOX candidates per image copied without reading their count first (see _yolox_candidates)
+
+
+class GpuWork:
+    """A batch queued on the GPU by :meth:`GpuInferEngine.start_gpu`: its candidate copy's pinned buffers and
+    the blocking-sync event that says the copy is done."""
+
+    __slots__ = ("cap", "counts", "event", "exact", "frames", "rows", "transforms")
+
+    def __init__(self) -> None:
+        self.event = torch.cuda.Event(blocking=True)
+        self.rows: torch.Tensor | None = None
+        self.counts: torch.Tensor | None = None
+        self.cap = 0
+        self.frames = self.exact = None
+        self.transforms: list[Transform] = []
+
+    def done(self) -> bool:
+        return self.event.query()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` seconds (None: until done); returns :meth:`done`."""
+        if timeout is None:
+            self.event.synchronize()
+            return True
+        deadline = time.monotonic() + timeout
+        while not self.event.query():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.0005)
+        return True
+
+
+def _pinned_like(buf: torch.Tensor | None, t: torch.Tensor) -> torch.Tensor:
+    """``buf`` when it already has ``t``'s shape and dtype, else a new pinned host tensor for it."""
+    if buf is None or buf.shape != t.shape or buf.dtype != t.dtype:
+        buf = torch.empty(t.shape, dtype=t.dtype, pin_memory=True)
+    return buf
 
 
 class GpuInferEngine(InferEngine):
@@ -77,6 +115,7 @@ class GpuInferEngine(InferEngine):
                            and not c.raw_output_file_write and os.environ.get(GPU_DECODE_ENV, "1") != "0")
         self._grid: torch.Tensor | None = None
         self._event: torch.cuda.Event | None = None
+        self._free_work: list[GpuWork] = []  # candidate copies' pinned buffers and events, reused
         if self.on_gpu:  # capture the graphs of every batch bucket before frames flow
             self.backend.warmup(self.config.batch_size)
 
@@ -90,11 +129,7 @@ class GpuInferEngine(InferEngine):
         bs = self.config.batch_size
         for start in range(0, len(due), bs):
             chunk = due[start:start + bs]
-            idx = [fm.batch_id for fm in chunk]
-            if max(idx) >= frames.shape[0]:
-                raise IndexError(f"frame_meta.batch_id={max(idx)} but the GPU batch has {frames.shape[0]} frames")
-            sel = frames if idx == list(range(frames.shape[0])) else frames[idx]
-            outputs, transforms = self.infer_gpu(sel)
+            outputs, transforms = self.infer_gpu(self._select(frames, chunk))
             self.attach_outputs(chunk, outputs, transforms)
             n += len(chunk)
         return n
@@ -109,19 +144,63 @@ class GpuInferEngine(InferEngine):
     def infer_gpu(self, frames: torch.Tensor) -> tuple[dict[str, np.ndarray], list[Transform]]:
         """Pre-process and run a ``(B, H, W, 3)`` uint8 RGB CUDA batch; outputs come back as NumPy arrays (for
         YOLOX, the decoded candidates above the threshold: ``{CANDIDATES: [(xyxy, scores, cls)] per image}``)."""
-        b, h, w, _ = frames.shape
-        x = preprocess(frames, self.net_input, dtype=self.backend.dtype)
-        out = self.backend.infer_tensor(x)
-        nw, nh, px, py = letterbox_size(w, h, self.net_input)
-        tf = Transform(nw / w, nh / h, px, py, 0.0, 0.0, float(w), float(h))
         if self.gpu_decode:
-            return {CANDIDATES: self._yolox_candidates(out[self.output_names[0]])}, [tf] * b
+            out, transforms = self._run_gpu(frames)
+            work = self._candidates_start(out[self.output_names[0]], frames, transforms, keep_grid=True)
+            return {CANDIDATES: self._candidates_finish(work)}, transforms
+        out, transforms = self._run_gpu(frames)
         for k in self.output_names:  # FP32 on the GPU, then one copy each into reused pinned host memory
             self._host_copy(k, out[k].float())
         self._wait()
         # copies: the pinned buffers are reused by the next call while results may still be in use
         host = {k: self._pinned[k].numpy().copy() for k in self.output_names}
-        return host, [tf] * b
+        return host, transforms
+
+    def _run_gpu(self, frames: torch.Tensor) -> tuple[dict[str, torch.Tensor], list[Transform]]:
+        b, h, w, _ = frames.shape
+        out = self.backend.infer_tensor(preprocess(frames, self.net_input, dtype=self.backend.dtype))
+        nw, nh, px, py = letterbox_size(w, h, self.net_input)
+        return out, [Transform(nw / w, nh / h, px, py, 0.0, 0.0, float(w), float(h))] * b
+
+    def start_gpu(self, frames: torch.Tensor) -> GpuWork:
+        """Queue pre-processing, the model and the YOLOX candidate copy of a batch on the GPU and return at
+        once; :meth:`finish_gpu` waits for it (several may be in flight, finished in order)."""
+        out, transforms = self._run_gpu(frames)
+        return self._candidates_start(out[self.output_names[0]], frames, transforms)
+
+    def finish_gpu(self, work: GpuWork) -> tuple[dict[str, list], list[Transform]]:
+        """The outputs of a :meth:`start_gpu` batch, as :meth:`infer_gpu` returns them."""
+        return {CANDIDATES: self._candidates_finish(work)}, work.transforms
+
+    def submit(self, frames, batch_meta: BatchMeta) -> PendingBatch:
+        """Queue the GPU part of a batch and return (YOLOX on a GPU batch): the caller (the nvinfer element)
+        takes the next batch while the GPU runs this one; :meth:`complete` waits and attaches the objects.
+        Other cases run the batch here, as :meth:`InferEngine.submit` does."""
+        if not (self.on_gpu and self.gpu_decode and self.is_primary and is_gpu_array(frames)):
+            return super().submit(frames, batch_meta)
+        due = [fm for fm in batch_meta.frame_meta_list if self._due(fm)]
+        pending = PendingBatch(len(due))
+        bs = self.config.batch_size
+        for start in range(0, len(due), bs):
+            chunk = due[start:start + bs]
+            pending.slices.append((chunk, self.start_gpu(self._select(frames, chunk)), None, None))
+        return pending
+
+    def complete(self, pending: PendingBatch) -> int:
+        if not pending.slices or not isinstance(pending.slices[0][1], GpuWork):
+            return super().complete(pending)
+        while pending.slices:
+            chunk, work, _, _ = pending.slices.popleft()
+            outputs, transforms = self.finish_gpu(work)
+            self.attach_outputs(chunk, outputs, transforms)
+        return pending.count
+
+    @staticmethod
+    def _select(frames: torch.Tensor, chunk) -> torch.Tensor:
+        idx = [fm.batch_id for fm in chunk]
+        if max(idx) >= frames.shape[0]:
+            raise IndexError(f"frame_meta.batch_id={max(idx)} but the GPU batch has {frames.shape[0]} frames")
+        return frames if idx == list(range(frames.shape[0])) else frames[idx]
 
     def _yolox_candidates(self, out: torch.Tensor) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """The host YOLOX decoder's work on the GPU (same arithmetic, FP32): best class, score = objectness x
@@ -130,9 +209,12 @@ class GpuInferEngine(InferEngine):
         CPU path.
 
         Each image's first :data:`CANDIDATE_CAP` candidates (in anchor order) and its count are copied in one
-        transfer that this thread waits for on a blocking CUDA event: it sleeps instead of spinning a host core
-        while the model runs (an image with more candidates takes the exact path, which waits as CUDA's
-        context does)."""
+        transfer that the host waits for on a blocking CUDA event: it sleeps instead of spinning a core while
+        the model runs (an image with more candidates takes the exact path)."""
+        return self._candidates_finish(self._candidates_start(out, None, [], keep_grid=True))
+
+    def _candidates_start(self, out: torch.Tensor, frames, transforms: list[Transform],
+                          keep_grid: bool = False) -> GpuWork:
         from vistream.infer.decoders.yolo import _yolox_grid
 
         if self._grid is None:
@@ -158,15 +240,40 @@ class GpuInferEngine(InferEngine):
         packed = torch.cat([cxcy - half, cxcy + half, torch.gather(score, 1, order)[..., None],
                             torch.gather(cls, 1, order)[..., None].float()], 2)
         counts = keep.sum(1)
-        host = self._host_copy("candidates", packed)
-        host_counts = self._host_copy("counts", counts)
-        self._wait()
-        counts_np = host_counts.numpy()
-        if int(counts_np.max(initial=0)) > cap:
-            return self._yolox_candidates_exact(out, keep, score, cls)
-        rows = host.numpy()
-        return [(rows[b, :c, :4].copy(), rows[b, :c, 4].copy(), rows[b, :c, 5].astype(np.int64))
-                for b, c in enumerate(counts_np.tolist())]
+        work = self._free_work.pop() if self._free_work else GpuWork()
+        work.rows = _pinned_like(work.rows, packed)
+        work.counts = _pinned_like(work.counts, counts)
+        work.rows.copy_(packed, non_blocking=True)
+        work.counts.copy_(counts, non_blocking=True)
+        work.cap, work.frames, work.transforms = cap, frames, transforms
+        # the exact path (more candidates than the cap) needs the grid: kept when the caller finishes before
+        # the model runs again (a CUDA graph reuses its output buffer), else the batch is run again
+        work.exact = (out, keep, score, cls) if keep_grid else None
+        if os.environ.get(SLEEP_WAIT_ENV, "1") != "0":
+            work.event.record()
+        return work
+
+    def _candidates_finish(self, work: GpuWork) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        try:
+            if os.environ.get(SLEEP_WAIT_ENV, "1") == "0":  # measurements: wait as the CUDA context does
+                torch.cuda.current_stream().synchronize()
+            else:
+                work.event.synchronize()
+            counts = work.counts.numpy().tolist()
+            if max(counts, default=0) > work.cap:
+                if work.exact is None:  # the model's output buffer was reused since: run the batch again
+                    out, _ = self._run_gpu(work.frames)
+                    grid = out[self.output_names[0]].float()
+                    cls_score, cls = grid[..., 5:].max(-1)
+                    score = cls_score * grid[..., 4]
+                    work.exact = (grid, (grid[..., 4] >= self._min_score) & (score >= self._min_score), score, cls)
+                return self._yolox_candidates_exact(*work.exact)
+            rows = work.rows.numpy()
+            return [(rows[b, :c, :4].copy(), rows[b, :c, 4].copy(), rows[b, :c, 5].astype(np.int64))
+                    for b, c in enumerate(counts)]
+        finally:
+            work.frames = work.exact = None
+            self._free_work.append(work)
 
     def _yolox_candidates_exact(self, out, keep, score, cls) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Every candidate, however many (the count is read back first: a synchronisation)."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import time
 import warnings
 from collections import deque
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,7 +101,14 @@ class PendingBatch:
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait up to ``timeout`` seconds for the model slices to finish; returns :meth:`done`."""
-        futures_wait([s[1] for s in self.slices], timeout)
+        jobs = [s[1] for s in self.slices]
+        if all(isinstance(j, Future) for j in jobs):
+            futures_wait(jobs, timeout)
+        else:  # GPU work (vistream.gpu.infer.GpuWork): in order, each within what is left of the timeout
+            deadline = None if timeout is None else time.monotonic() + timeout
+            for j in jobs:
+                if not j.wait(None if deadline is None else max(0.0, deadline - time.monotonic())):
+                    break
         return self.done()
 
 
