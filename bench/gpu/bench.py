@@ -15,7 +15,10 @@
    (``--procs-streams``, ``--paced``; through ``vistream.app.workers.run_sharded``). Unpaced: aggregate FPS.
    Paced at 30 FPS per stream: is every stream at >= 30 FPS and does the latency stay flat? ``--dec-threads K``:
    K threads per process drive all NVDEC sessions instead of one thread per stream. ``--decoder threaded``:
-   decode with ``ThreadedDecoder`` (what ``uridecodebin`` does for local files).
+   decode with ``vistream.gpu.nvdec.FileDecoder`` (PyNvVideoCodec's ``ThreadedDecoder``, what ``uridecodebin``
+   does for local files). The worker processes take ``VISTREAM_CUDA_SYNC`` (spin, yield, blocking),
+   ``VISTREAM_NVDEC_STREAM=own`` (decoders on CUDA streams of their own) and ``VISTREAM_GPU_SLEEP_WAIT=0``
+   (nvinfer waits as the CUDA context does instead of on a blocking event) from the environment.
 4. ``latency``: decode -> sink per frame (p50/p99) at 8 paced streams.
 5. ``elements``: the launch-string pipeline (STREAMSxPROCESSES runs, ``--elements``; sources ``filesrc ! qtdemux
    ! h264parse ! nvv4l2decoder`` or ``--elements-source uri``: ``uridecodebin``); ``osd``: 16 streams with
