@@ -190,9 +190,11 @@ class FileDecoder:
         return out
 
     def restart(self) -> None:
-        """Decode the file again from its start (the NVDEC session is reused): a looping source."""
+        """Decode the file again from its start (the NVDEC session is reused): a looping source. The
+        ``drop_frame_interval`` count starts again too, as with a new decoder."""
         if self._dec is not None:
             self._dec.reconfigure_decoder(self.path)
+            self.frames_decoded = 0
 
     def close(self) -> None:
         if self._dec is not None:
