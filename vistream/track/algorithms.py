@@ -323,16 +323,22 @@ class StreamTracker:
         if self.cfg.trajectory.past_frame_history == 0:
             return
         cap = self.cfg.trajectory.past_frame_history
-        for i in np.flatnonzero(out_mask & self.has_pending):
-            self._past.append(PastFrameTrack(int(self.ids[i]), int(self.cls[i]), self.labels[i], self.pending[i]))
-            self.pending[i] = []
+        back = np.flatnonzero(out_mask & self.has_pending)
+        if len(back):
+            for i, oid, c in zip(back.tolist(), self.ids[back].tolist(), self.cls[back].tolist(), strict=True):
+                self._past.append(PastFrameTrack(oid, c, self.labels[i], self.pending[i]))
+                self.pending[i] = []
         self.has_pending &= ~out_mask
-        for i in np.flatnonzero(~out_mask):
-            pend = self.pending[i]
-            pend.append(PastFrameRecord(self.frame_num, tuple(self.box[i].tolist()), float(self.conf[i]),
-                                        int(self.age[i])))
-            if len(pend) > cap:
-                del pend[0]
+        hidden = np.flatnonzero(~out_mask)
+        if len(hidden):
+            # plain Python values in one conversion each: per-element NumPy access costs more than the records
+            frame_num = self.frame_num
+            for i, box, conf, age in zip(hidden.tolist(), self.box[hidden].tolist(), self.conf[hidden].tolist(),
+                                         self.age[hidden].tolist(), strict=True):
+                pend = self.pending[i]
+                pend.append(PastFrameRecord(frame_num, tuple(box), conf, age))
+                if len(pend) > cap:
+                    del pend[0]
         self.has_pending |= ~out_mask
 
     def pop_past_frame_data(self) -> list[PastFrameTrack]:

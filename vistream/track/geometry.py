@@ -11,14 +11,14 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.zeros((len(a), len(b)))
     a = np.asarray(a, np.float64)
     b = np.asarray(b, np.float64)
-    ix1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    iy1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    ix2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    iy2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.maximum(ix2 - ix1, 0.0) * np.maximum(iy2 - iy1, 0.0)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
+    # (N, M, 2) overlap widths and heights in one go: a handful of NumPy calls whatever N and M (the tracker
+    # calls this for a few boxes per frame and stream, where call count, not arithmetic, is the cost)
+    wh = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    wh -= np.maximum(a[:, None, :2], b[None, :, :2])
+    np.maximum(wh, 0.0, out=wh)
+    inter = wh[..., 0] * wh[..., 1]
+    sa, sb = a[:, 2:] - a[:, :2], b[:, 2:] - b[:, :2]
+    union = (sa[:, 0] * sa[:, 1])[:, None] + (sb[:, 0] * sb[:, 1])[None, :] - inter
     return inter / np.maximum(union, 1e-12)
 
 
