@@ -291,3 +291,16 @@ def test_iterating_raises_the_error_after_the_stream(tmp_path):
     p = parse_launch(f"filesrc location={tmp_path}/none.mp4 ! qtdemux ! appsink")
     with pytest.raises(PipelineError, match="none.mp4"):
         list(p.buffers())
+
+
+def test_run_stop_on_error_stops_the_other_streams(tmp_path):
+    """By default an error ends only its own stream; stop_on_error=True ends the pipeline at the first one."""
+    launch = (f"filesrc location={tmp_path}/none.mp4 ! qtdemux ! fakesink "
+              "videotestsrc num-buffers=100000000 ! fakesink name=endless")
+    with pytest.raises(TimeoutError):
+        parse_launch(launch).run(timeout=2)  # the endless stream keeps running after the error
+    p = parse_launch(launch)
+    t0 = time.monotonic()
+    with pytest.raises(PipelineError, match="none.mp4"):
+        p.run(timeout=60, stop_on_error=True)
+    assert time.monotonic() - t0 < 30

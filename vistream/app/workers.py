@@ -260,33 +260,16 @@ def _count_probe(counter: FrameCounter):
 
 
 def _play(pipeline, timeout: float | None) -> tuple[int, str | None]:
-    """Run a pipeline to EOS; ``(exit code, first error)``."""
-    from vistream.core.bus import MessageType
-    from vistream.core.element import State
+    """Run a pipeline to EOS, stopping at its first error; ``(exit code, first error)``."""
     from vistream.core.pipeline import PipelineError
 
     try:
-        pipeline.change_state(State.PLAYING)
+        pipeline.run(timeout, stop_on_error=True)
     except PipelineError as e:
-        return 1, str(e.error)
-    t0 = time.monotonic()
-    code, error = 0, None
-    try:
-        while timeout is None or time.monotonic() - t0 < timeout:
-            msg = pipeline.bus.timed_pop_filtered(0.2, MessageType.EOS | MessageType.ERROR)
-            if msg is None:
-                if not pipeline._any_thread_alive():
-                    break
-                continue
-            if msg.type == MessageType.EOS:
-                break
-            code, error = 1, f"{msg.src_name}: {msg.parse_error()[0]}"
-            break
-        else:
-            code, error = 1, "timed out"
-    finally:
-        pipeline.set_state(State.NULL)
-    return code, error
+        return 1, f"{e.element}: {e.error}" if e.element else str(e.error)
+    except TimeoutError:
+        return 1, "timed out"
+    return 0, None
 
 
 def app_worker(ids: list[int], uris: list[str], counter: FrameCounter, cfg_path: str,

@@ -240,12 +240,13 @@ class Pipeline(Element):
         return False
 
     # --- running ----------------------------------------------------------------------------------------
-    def run(self, timeout: float | None = None, raise_on_error: bool = True) -> list[Message]:
+    def run(self, timeout: float | None = None, raise_on_error: bool = True,
+            stop_on_error: bool = False) -> list[Message]:
         """Play until EOS, then go to NULL. Returns the WARNING messages.
 
-        An ERROR ends only the stream it hit (other sources run to EOS); once the pipeline is done, the
-        first ERROR is raised as :class:`PipelineError` naming its element. ``timeout`` (seconds) raises
-        ``TimeoutError``.
+        An ERROR ends only the stream it hit (other sources run to EOS; ``stop_on_error=True`` stops the whole
+        pipeline at the first one instead); once the pipeline is done, the first ERROR is raised as
+        :class:`PipelineError` naming its element. ``timeout`` (seconds) raises ``TimeoutError``.
         """
         errors: list[Message] = []
         warnings: list[Message] = []
@@ -266,6 +267,8 @@ class Pipeline(Element):
                     break
                 if msg.type == MessageType.ERROR:
                     errors.append(msg)
+                    if stop_on_error:
+                        break
                 else:
                     warnings.append(msg)
         finally:
