@@ -21,6 +21,7 @@ from vistream.meta import (
     make_object,
 )
 from vistream.track.algorithms import PastFrameTrack, StreamTracker, make_tracker
+from vistream.track.batch import batchable, update_iou_batch
 from vistream.track.config import TrackerConfig, TrackerConfigError, load_tracker_config, resolve_ll_lib_file
 from vistream.track.geometry import clip_xyxy
 from vistream.track.pastframe import (
@@ -177,21 +178,29 @@ class TrackerCore:
         ``frames`` is needed only by the appearance (re-ID) tracker, and only for frames with objects.
         """
         streams: list[NvDsPastFrameObjStream] = []
-        for fm in batch_meta.frame_meta_list:
-            if self.tracking_surface_type and fm.misc_frame_info[0] != self.tracking_surface_type:
-                continue
-            frame = None
-            if self.needs_frames:
-                if frames is not None and 0 <= fm.batch_id < len(frames):
-                    frame = frames[fm.batch_id]
-                elif fm.obj_meta_list:  # skipped frames (no objects) need no crops
-                    raise ValueError(f"nvtracker: the re-ID tracker needs the frame of batch_id {fm.batch_id} "
-                                     "(process(batch_meta, frames=...))")
-            trk = self._tracker(fm.source_id)
-            self._process_frame(trk, fm, frame)
-            past = trk.pop_past_frame_data()
-            if past:
-                streams.append(NvDsPastFrameObjStream(fm.source_id, fm.source_id, _past_lists(past)))
+        todo = [fm for fm in batch_meta.frame_meta_list
+                if not self.tracking_surface_type or fm.misc_frame_info[0] == self.tracking_surface_type]
+        trackers = [self._tracker(fm.source_id) for fm in todo]
+        if not self.needs_frames and len(todo) > 1 and batchable(trackers):
+            # every stream's IOU step at once: the same result, one stream's worth of NumPy calls
+            inputs = [self._inputs(fm) for fm in todo]
+            outs = update_iou_batch(trackers, [i[1] for i in inputs], [fm.frame_num for fm in todo],
+                                    [i[2] for i in inputs], [i[3] for i in inputs])
+            for fm, (objs, *_), out in zip(todo, inputs, outs, strict=True):
+                self._apply(fm, objs, out)
+            for fm, trk in zip(todo, trackers, strict=True):
+                self._collect_past(streams, fm, trk)
+        else:
+            for fm, trk in zip(todo, trackers, strict=True):
+                frame = None
+                if self.needs_frames:
+                    if frames is not None and 0 <= fm.batch_id < len(frames):
+                        frame = frames[fm.batch_id]
+                    elif fm.obj_meta_list:  # skipped frames (no objects) need no crops
+                        raise ValueError(f"nvtracker: the re-ID tracker needs the frame of batch_id {fm.batch_id} "
+                                         "(process(batch_meta, frames=...))")
+                self._process_frame(trk, fm, frame)
+                self._collect_past(streams, fm, trk)
         if streams:
             # the pool size caps how many target lists one batch carries, as DeepStream's buffer pool does
             room = self.user_meta_pool_size
@@ -201,12 +210,25 @@ class TrackerCore:
             batch_meta.add_user_meta(UserMeta(NvDsPastFrameObjBatch([s for s in streams if s.list]),
                                               BaseMeta(MetaType.TRACKER_PAST_FRAME)))
 
+    @staticmethod
+    def _collect_past(streams: list[NvDsPastFrameObjStream], fm: FrameMeta, trk: StreamTracker) -> None:
+        past = trk.pop_past_frame_data()
+        if past:
+            streams.append(NvDsPastFrameObjStream(fm.source_id, fm.source_id, _past_lists(past)))
+
+    @staticmethod
+    def _inputs(fm: FrameMeta) -> tuple[list, Detections, bool, list[str]]:
+        """A frame's objects, their detections, whether the detector ran on it, their labels."""
+        objs = list(fm.obj_meta_list)
+        return objs, Detections.from_objects(objs), bool(fm.bInferDone) or len(objs) > 0, [o.obj_label for o in objs]
+
     def _process_frame(self, trk: StreamTracker, fm: FrameMeta, frame: np.ndarray | None) -> None:
-        objs = fm.obj_meta_list
-        dets = Detections.from_objects(objs)
-        labels = [o.obj_label for o in objs]
-        infer_done = bool(fm.bInferDone) or len(objs) > 0
-        out = trk.update(dets, frame, frame_num=fm.frame_num, infer_done=infer_done, labels=labels)
+        objs, dets, infer_done, labels = self._inputs(fm)
+        self._apply(fm, objs, trk.update(dets, frame, frame_num=fm.frame_num, infer_done=infer_done,
+                                         labels=labels))
+
+    def _apply(self, fm: FrameMeta, objs: list, out: Detections) -> None:
+        """Rewrite the frame's object list with what the tracker reports (``out``, rows of ``objs``)."""
         boxes = out.xyxy
         w, h = fm.source_frame_width, fm.source_frame_height
         if not self.config.target.enable_bbox_unclipping and w > 0 and h > 0:

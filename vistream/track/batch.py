@@ -1,0 +1,201 @@
+"""One IOU-tracker step for every stream of a batch at once.
+
+:meth:`StreamTracker.update` is vectorised over the targets of one stream, so a frame costs a fixed number of
+NumPy calls whatever it holds; with a few objects per frame that fixed cost is the whole cost, paid once per
+stream. :func:`update_iou_batch` joins the targets and detections of all the batch's streams into one set of
+arrays, keeps every interaction inside a stream (matching, new-target suppression, target limits) with a
+stream column, and writes each stream's state back: the same objects, ids and past-frame data as stepping
+the streams one after the other (tested), for the call count of one step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from vistream.meta import Detections
+from vistream.track.algorithms import (
+    SHADOW_DETECTOR_CONFIDENCE,
+    IOUTracker,
+    PastFrameRecord,
+    PastFrameTrack,
+    StreamTracker,
+    assign,
+)
+from vistream.track.geometry import iou_matrix, size_similarity, xyxy_to_cxcywh
+
+_ARRAYS = ("ids", "cls", "mean", "cov", "box", "age", "miss", "confirmed", "conf", "has_pending", "gal_w")
+
+
+def batchable(trackers: Sequence[StreamTracker]) -> bool:
+    """Whether :func:`update_iou_batch` can step these trackers (plain IOU trackers, distinct objects)."""
+    return all(type(t) is IOUTracker and t.gal is None for t in trackers) and \
+        len({id(t) for t in trackers}) == len(trackers)
+
+
+def _assign_within_streams(score: np.ndarray, valid: np.ndarray, t_stream: np.ndarray,
+                           d_stream: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`assign` stream by stream (``valid`` never pairs two streams): rows and columns matched."""
+    if score.size == 0 or not valid.any():
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if valid.sum(1).max() <= 1 and valid.sum(0).max() <= 1:
+        return np.nonzero(valid)  # no competing pairs anywhere: each stream's own fast path gives the same
+    rows, cols = [], []
+    for s in np.unique(t_stream[valid.any(1)]):
+        r_s, c_s = np.flatnonzero(t_stream == s), np.flatnonzero(d_stream == s)
+        r, c = assign(score[np.ix_(r_s, c_s)], valid[np.ix_(r_s, c_s)])  # the submatrix a stream step builds
+        rows.append(r_s[r])
+        cols.append(c_s[c])
+    return np.concatenate(rows), np.concatenate(cols)
+
+
+def update_iou_batch(trackers: Sequence[StreamTracker], detections: Sequence[Detections],
+                     frame_nums: Sequence[int | None], infer_done: Sequence[bool],
+                     labels: Sequence[list[str] | None]) -> list[Detections]:
+    """``[trk.update(dets, frame_num=..., infer_done=..., labels=...) for each stream]`` in one step; see
+    :func:`batchable` for the trackers it takes."""
+    n_s = len(trackers)
+    if n_s == 0:
+        return []
+    cfg = trackers[0].cfg
+    a, tcfg = cfg.associator, cfg.target
+    for trk, fn in zip(trackers, frame_nums, strict=True):
+        trk.frame_num = trk.frame_num + 1 if fn is None else int(fn)
+        trk._det_feats = None
+    # ---- all targets and detections, with the stream (position in the batch) of each ----
+    st = np.repeat(np.arange(n_s), [t.num_targets for t in trackers])
+    s = {name: np.concatenate([getattr(t, name) for t in trackers]) for name in _ARRAYS}
+    t_labels = [lb for t in trackers for lb in t.labels]
+    pending = [p for t in trackers for p in t.pending]
+    n_det = [len(d) for d in detections]
+    det_off = np.concatenate([[0], np.cumsum(n_det)]).astype(np.int64)
+    dst = np.repeat(np.arange(n_s), n_det)
+    xyxy = np.concatenate([d.xyxy for d in detections]) if sum(n_det) else np.zeros((0, 4), np.float32)
+    conf = np.concatenate([d.confidence for d in detections]) if sum(n_det) else np.zeros(0, np.float32)
+    cls = np.concatenate([d.class_id for d in detections]) if sum(n_det) else np.zeros(0, np.int64)
+    done = np.asarray(infer_done, bool)
+    n_t = len(st)
+    det_of_track = np.full(n_t, -1, np.int64)
+    # ---- association (only streams whose detector ran) ----
+    keep = done[dst] & (conf >= cfg.min_detector_confidence) & np.isfinite(xyxy).all(1) \
+        & (xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1])
+    det_idx = np.flatnonzero(keep)
+    k_stream, k_xyxy, k_cls = dst[det_idx], xyxy[det_idx], cls[det_idx]
+    rows = cols = np.zeros(0, np.int64)
+    if n_t and len(det_idx):
+        det64 = k_xyxy.astype(np.float64)
+        iou = iou_matrix(s["box"], det64)
+        score = a.matching_score_weight_4_iou * iou
+        valid = (iou > 0) & (iou >= a.min_matching_score_4_iou)
+        if a.matching_score_weight_4_size_similarity > 0 or a.min_matching_score_4_size_similarity > 0:
+            size = size_similarity(s["box"], det64)
+            score = score + a.matching_score_weight_4_size_similarity * size
+            valid &= size >= a.min_matching_score_4_size_similarity
+        valid &= score >= a.min_matching_score_4_overall
+        if a.check_class_match:
+            valid &= s["cls"][:, None] == k_cls[None, :]
+        valid &= st[:, None] == k_stream[None, :]
+        rows, cols = _assign_within_streams(score, valid, st, k_stream)
+    det_of_track[rows] = det_idx[cols]
+    if len(rows):
+        s["box"][rows] = xyxy[det_idx[cols]].astype(np.float64)
+        s["conf"][rows] = conf[det_idx[cols]]
+    stepped = done[st]
+    matched = np.zeros(n_t, bool)
+    matched[rows] = True
+    s["miss"][stepped & ~matched] += 1
+    s["miss"][matched] = 0
+    s["conf"][stepped & ~matched] *= 0.9
+    # ---- new targets: unmatched detections, not overlapping a target (or a stronger new one) of their stream
+    free = np.ones(len(det_idx), bool)
+    free[cols] = False
+    cand = np.flatnonzero(free)
+    limit = max(tcfg.min_iou_diff_4_new_target, 1e-9)
+    same_class = a.check_class_match
+    if len(cand) and n_t:
+        iou = iou_matrix(k_xyxy[cand], s["box"]) * (k_stream[cand][:, None] == st[None, :])
+        if same_class:
+            iou *= k_cls[cand][:, None] == s["cls"][None, :]
+        cand = cand[iou.max(1) < limit]
+    cand = cand[np.lexsort((-conf[det_idx[cand]], k_stream[cand]))]  # by stream, then confidence (stable)
+    if len(cand) > 1:
+        iou = iou_matrix(k_xyxy[cand], k_xyxy[cand]) * (k_stream[cand][:, None] == k_stream[cand][None, :])
+        if same_class:
+            iou *= k_cls[cand][:, None] == k_cls[cand][None, :]
+        dup = np.triu(iou >= limit, 1)
+        ok = np.ones(len(cand), bool)
+        for i in range(len(cand)):
+            if ok[i] and dup[i].any():
+                ok[dup[i]] = False
+        cand = cand[ok]
+    if len(cand):  # maxTargetsPerStream: each stream's first candidates while it has room
+        cs = k_stream[cand]
+        first = np.searchsorted(cs, cs)
+        room = tcfg.max_targets_per_stream - np.bincount(st, minlength=n_s)
+        cand = cand[np.arange(len(cand)) - first < room[cs]]
+    new = det_idx[cand]
+    if len(new):
+        mean, cov = trackers[0].kf.initiate(xyxy_to_cxcywh(xyxy[new].astype(np.float64)))
+        n = len(new)
+        add = {"ids": np.zeros(n, np.int64), "cls": cls[new], "mean": mean, "cov": cov,
+               "box": xyxy[new].astype(np.float64), "age": np.zeros(n, np.int64), "miss": np.zeros(n, np.int64),
+               "confirmed": np.zeros(n, bool), "conf": conf[new].astype(np.float64),
+               "has_pending": np.zeros(n, bool), "gal_w": np.zeros(n, np.int64)}
+        s = {name: np.concatenate([s[name], add[name]]) for name in _ARRAYS}
+        new_st = dst[new]
+        for d, k in zip(new.tolist(), new_st.tolist(), strict=True):
+            lb = labels[k]
+            t_labels.append(lb[d - det_off[k]] if lb else "")
+        pending.extend([] for _ in range(n))
+        st = np.concatenate([st, new_st])
+        det_of_track = np.concatenate([det_of_track, new])
+    s["age"] += 1
+    # ---- termination and confirmation ----
+    tentative = ~s["confirmed"]
+    dead = s["miss"] > tcfg.max_shadow_tracking_age
+    dead |= tentative & (s["miss"] >= max(tcfg.early_termination_age, 1))
+    if dead.any():
+        alive = ~dead
+        s = {name: v[alive] for name, v in s.items()}
+        idx = np.flatnonzero(alive)
+        t_labels = [t_labels[i] for i in idx]
+        pending = [pending[i] for i in idx]
+        st, det_of_track = st[alive], det_of_track[alive]
+    newly = ~s["confirmed"] & (s["age"] > tcfg.probation_age) & (s["miss"] == 0)
+    if newly.any():
+        nid = np.flatnonzero(newly)
+        for i in nid[np.argsort(st[nid], kind="stable")]:  # stream by stream, as one step after another
+            s["ids"][i] = trackers[0].next_id()
+        s["confirmed"] |= newly
+    # ---- report, past-frame records, state back to each stream ----
+    visible = s["confirmed"] & (s["conf"] >= tcfg.min_tracker_confidence)
+    out_mask = visible & ((s["miss"] == 0) | tcfg.output_shadow_tracks)
+    hist = cfg.trajectory.past_frame_history
+    order = np.argsort(st, kind="stable")
+    bounds = np.searchsorted(st[order], np.arange(n_s + 1))
+    results = []
+    for k, trk in enumerate(trackers):
+        mine = order[bounds[k]:bounds[k + 1]]  # this stream's targets, in its own order
+        for name in _ARRAYS:
+            setattr(trk, name, s[name][mine])
+        trk.labels = [t_labels[i] for i in mine.tolist()]
+        trk.pending = [pending[i] for i in mine.tolist()]
+        mask = out_mask[mine]
+        if hist != 0:
+            trk._record_past(mask)
+        idx = np.flatnonzero(mask)
+        d_idx = det_of_track[mine][idx]
+        d_local = np.where(d_idx >= 0, d_idx - det_off[k], -1)
+        d = detections[k]
+        c = np.where(d_local >= 0, d.confidence[np.maximum(d_local, 0)] if len(d) else 0.0,
+                     SHADOW_DETECTOR_CONFIDENCE).astype(np.float32)
+        out = Detections(trk.box[idx].astype(np.float32), c, trk.cls[idx], trk.ids[idx])
+        out.data = {"det_index": d_local, "tracker_confidence": trk.conf[idx].astype(np.float32),
+                    "shadow_age": trk.miss[idx].copy(), "age": trk.age[idx].copy(),
+                    "label": np.array([trk.labels[i] for i in idx], dtype=object)}
+        results.append(out)
+    return results
+
+
+__all__ = ["batchable", "update_iou_batch", "PastFrameRecord", "PastFrameTrack"]
