@@ -1,8 +1,8 @@
-"""One IOU-tracker step for every stream of a batch at once.
+"""One IOU- or SORT-tracker step for every stream of a batch at once.
 
 :meth:`StreamTracker.update` is vectorised over the targets of one stream, so a frame costs a fixed number of
 NumPy calls whatever it holds; with a few objects per frame that fixed cost is the whole cost, paid once per
-stream. :func:`update_iou_batch` joins the targets and detections of all the batch's streams into one set of
+stream. :func:`update_batch` joins the targets and detections of all the batch's streams into one set of
 arrays, keeps every interaction inside a stream (matching, new-target suppression, target limits) with a
 stream column, and writes each stream's state back: the same objects, ids and past-frame data as stepping
 the streams one after the other (tested), for the call count of one step.
@@ -18,20 +18,21 @@ from vistream.meta import Detections
 from vistream.track.algorithms import (
     SHADOW_DETECTOR_CONFIDENCE,
     IOUTracker,
-    PastFrameRecord,
-    PastFrameTrack,
+    SORTTracker,
     StreamTracker,
     assign,
 )
-from vistream.track.geometry import iou_matrix, size_similarity, xyxy_to_cxcywh
+from vistream.track.geometry import cxcywh_to_xyxy, iou_matrix, size_similarity, xyxy_to_cxcywh
 
 _ARRAYS = ("ids", "cls", "mean", "cov", "box", "age", "miss", "confirmed", "conf", "has_pending", "gal_w")
 
 
 def batchable(trackers: Sequence[StreamTracker]) -> bool:
-    """Whether :func:`update_iou_batch` can step these trackers (plain IOU trackers, distinct objects)."""
-    return all(type(t) is IOUTracker and t.gal is None for t in trackers) and \
-        len({id(t) for t in trackers}) == len(trackers)
+    """Whether :func:`update_batch` can step these trackers: distinct IOU or SORT trackers of one kind
+    (one-stage matching on IoU; ByteTrack's and DeepSORT's stages stay stream by stream)."""
+    kinds = {type(t) for t in trackers}
+    return len(kinds) == 1 and kinds <= {IOUTracker, SORTTracker} and all(t.gal is None for t in trackers) \
+        and len({id(t) for t in trackers}) == len(trackers)
 
 
 def _assign_within_streams(score: np.ndarray, valid: np.ndarray, t_stream: np.ndarray,
@@ -50,7 +51,7 @@ def _assign_within_streams(score: np.ndarray, valid: np.ndarray, t_stream: np.nd
     return np.concatenate(rows), np.concatenate(cols)
 
 
-def update_iou_batch(trackers: Sequence[StreamTracker], detections: Sequence[Detections],
+def update_batch(trackers: Sequence[StreamTracker], detections: Sequence[Detections],
                      frame_nums: Sequence[int | None], infer_done: Sequence[bool],
                      labels: Sequence[list[str] | None]) -> list[Detections]:
     """``[trk.update(dets, frame_num=..., infer_done=..., labels=...) for each stream]`` in one step; see
@@ -77,6 +78,11 @@ def update_iou_batch(trackers: Sequence[StreamTracker], detections: Sequence[Det
     done = np.asarray(infer_done, bool)
     n_t = len(st)
     det_of_track = np.full(n_t, -1, np.int64)
+    kf = trackers[0].kf
+    motion = trackers[0].uses_motion_model
+    if motion and n_t:  # SORT: every target's Kalman prediction (row by row, as each stream's own step)
+        s["mean"], s["cov"] = kf.predict(s["mean"], s["cov"])
+        s["box"] = cxcywh_to_xyxy(kf.to_box(s["mean"]))
     # ---- association (only streams whose detector ran) ----
     keep = done[dst] & (conf >= cfg.min_detector_confidence) & np.isfinite(xyxy).all(1) \
         & (xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1])
@@ -99,7 +105,10 @@ def update_iou_batch(trackers: Sequence[StreamTracker], detections: Sequence[Det
         rows, cols = _assign_within_streams(score, valid, st, k_stream)
     det_of_track[rows] = det_idx[cols]
     if len(rows):
-        s["box"][rows] = xyxy[det_idx[cols]].astype(np.float64)
+        det_xyxy = xyxy[det_idx[cols]].astype(np.float64)
+        if motion:
+            s["mean"][rows], s["cov"][rows] = kf.update(s["mean"][rows], s["cov"][rows], xyxy_to_cxcywh(det_xyxy))
+        s["box"][rows] = det_xyxy
         s["conf"][rows] = conf[det_idx[cols]]
     stepped = done[st]
     matched = np.zeros(n_t, bool)
@@ -136,7 +145,7 @@ def update_iou_batch(trackers: Sequence[StreamTracker], detections: Sequence[Det
         cand = cand[np.arange(len(cand)) - first < room[cs]]
     new = det_idx[cand]
     if len(new):
-        mean, cov = trackers[0].kf.initiate(xyxy_to_cxcywh(xyxy[new].astype(np.float64)))
+        mean, cov = kf.initiate(xyxy_to_cxcywh(xyxy[new].astype(np.float64)))
         n = len(new)
         add = {"ids": np.zeros(n, np.int64), "cls": cls[new], "mean": mean, "cov": cov,
                "box": xyxy[new].astype(np.float64), "age": np.zeros(n, np.int64), "miss": np.zeros(n, np.int64),
@@ -198,4 +207,4 @@ def update_iou_batch(trackers: Sequence[StreamTracker], detections: Sequence[Det
     return results
 
 
-__all__ = ["batchable", "update_iou_batch", "PastFrameRecord", "PastFrameTrack"]
+__all__ = ["batchable", "update_batch"]

@@ -21,7 +21,7 @@ from vistream.meta import (
     make_object,
 )
 from vistream.track.algorithms import PastFrameTrack, StreamTracker, make_tracker
-from vistream.track.batch import batchable, update_iou_batch
+from vistream.track.batch import batchable, update_batch
 from vistream.track.config import TrackerConfig, TrackerConfigError, load_tracker_config, resolve_ll_lib_file
 from vistream.track.geometry import clip_xyxy
 from vistream.track.pastframe import (
@@ -182,9 +182,9 @@ class TrackerCore:
                 if not self.tracking_surface_type or fm.misc_frame_info[0] == self.tracking_surface_type]
         trackers = [self._tracker(fm.source_id) for fm in todo]
         if not self.needs_frames and len(todo) > 1 and batchable(trackers):
-            # every stream's IOU step at once: the same result, one stream's worth of NumPy calls
+            # every stream's IOU/SORT step at once: the same result, one stream's worth of NumPy calls
             inputs = [self._inputs(fm) for fm in todo]
-            outs = update_iou_batch(trackers, [i[1] for i in inputs], [fm.frame_num for fm in todo],
+            outs = update_batch(trackers, [i[1] for i in inputs], [fm.frame_num for fm in todo],
                                     [i[2] for i in inputs], [i[3] for i in inputs])
             for fm, (objs, *_), out in zip(todo, inputs, outs, strict=True):
                 self._apply(fm, objs, out)
