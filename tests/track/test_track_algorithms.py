@@ -203,3 +203,17 @@ def test_degenerate_boxes_are_ignored():
     out = trk.update(dets([box(100, 100), [50, 50, 50, 90], [np.nan, 0, 10, 10], [30, 30, 20, 40]]))
     assert out.data["det_index"].tolist() == [0]
     assert trk.num_targets == 1
+
+
+def test_clip_xyxy_matches_np_clip_and_keeps_nan():
+    from vistream.track.geometry import clip_xyxy
+
+    rng = np.random.default_rng(5)
+    for dtype in (np.float32, np.float64):
+        b = rng.uniform(-100, 800, (40, 4)).astype(dtype)
+        b[3, 1] = np.nan
+        ref = b.copy()
+        ref[:, 0::2] = np.clip(ref[:, 0::2], 0, 640)
+        ref[:, 1::2] = np.clip(ref[:, 1::2], 0, 480)
+        out = clip_xyxy(b, 640, 480)
+        assert out.dtype == dtype and out is not b and np.array_equal(out, ref, equal_nan=True)

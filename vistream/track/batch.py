@@ -18,6 +18,8 @@ from vistream.meta import Detections
 from vistream.track.algorithms import (
     SHADOW_DETECTOR_CONFIDENCE,
     IOUTracker,
+    PastFrameRecord,
+    PastFrameTrack,
     SORTTracker,
     StreamTracker,
     assign,
@@ -180,7 +182,8 @@ def update_batch(trackers: Sequence[StreamTracker], detections: Sequence[Detecti
     # ---- report, past-frame records, state back to each stream ----
     visible = s["confirmed"] & (s["conf"] >= tcfg.min_tracker_confidence)
     out_mask = visible & ((s["miss"] == 0) | tcfg.output_shadow_tracks)
-    hist = cfg.trajectory.past_frame_history
+    if cfg.trajectory.past_frame_history != 0:
+        _record_past(trackers, s, st, out_mask, t_labels, pending, cfg.trajectory.past_frame_history)
     order = np.argsort(st, kind="stable")
     bounds = np.searchsorted(st[order], np.arange(n_s + 1))
     results = []
@@ -190,10 +193,7 @@ def update_batch(trackers: Sequence[StreamTracker], detections: Sequence[Detecti
             setattr(trk, name, s[name][mine])
         trk.labels = [t_labels[i] for i in mine.tolist()]
         trk.pending = [pending[i] for i in mine.tolist()]
-        mask = out_mask[mine]
-        if hist != 0:
-            trk._record_past(mask)
-        idx = np.flatnonzero(mask)
+        idx = np.flatnonzero(out_mask[mine])
         d_idx = det_of_track[mine][idx]
         d_local = np.where(d_idx >= 0, d_idx - det_off[k], -1)
         d = detections[k]
@@ -205,6 +205,27 @@ def update_batch(trackers: Sequence[StreamTracker], detections: Sequence[Detecti
                     "label": np.array([trk.labels[i] for i in idx], dtype=object)}
         results.append(out)
     return results
+
+
+def _record_past(trackers: Sequence[StreamTracker], s: dict, st: np.ndarray, out_mask: np.ndarray,
+                 labels: list[str], pending: list[list[PastFrameRecord]], cap: int) -> None:
+    """:meth:`StreamTracker._record_past` for the targets of all streams (``st``: each target's stream)."""
+    back = np.flatnonzero(out_mask & s["has_pending"])
+    for i, k, oid, c in zip(back.tolist(), st[back].tolist(), s["ids"][back].tolist(), s["cls"][back].tolist(),
+                            strict=True):
+        trackers[k]._past.append(PastFrameTrack(oid, c, labels[i], pending[i]))
+        pending[i] = []
+    s["has_pending"] &= ~out_mask
+    hidden = np.flatnonzero(~out_mask)
+    if len(hidden):
+        frame_nums = [t.frame_num for t in trackers]
+        for i, k, box, conf, age in zip(hidden.tolist(), st[hidden].tolist(), s["box"][hidden].tolist(),
+                                        s["conf"][hidden].tolist(), s["age"][hidden].tolist(), strict=True):
+            pend = pending[i]
+            pend.append(PastFrameRecord(frame_nums[k], tuple(box), conf, age))
+            if len(pend) > cap:
+                del pend[0]
+    s["has_pending"] |= ~out_mask
 
 
 __all__ = ["batchable", "update_batch"]
