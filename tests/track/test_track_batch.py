@@ -40,7 +40,7 @@ def _scene(rng, streams: int, frames: int):
             if rng.random() < 0.05:
                 tracks[s].append([rng.uniform(40, 560), rng.uniform(40, 400), rng.uniform(-6, 6),
                                   rng.uniform(-4, 4), int(rng.integers(0, 3))])
-            per[s] = (f, done, objs)
+            per[s] = (f + 1000 * s, done, objs)  # streams at different frame numbers
         out.append(per)
     return out
 
