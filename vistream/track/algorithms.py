@@ -304,18 +304,23 @@ class StreamTracker:
         self._record_past(out_mask)
         idx = np.flatnonzero(out_mask)
         d_idx = det_of_track[idx]
-        conf = np.where(d_idx >= 0, detections.confidence[np.maximum(d_idx, 0)] if len(detections) else 0.0,
-                        SHADOW_DETECTOR_CONFIDENCE).astype(np.float32)
-        out = Detections(self.box[idx].astype(np.float32), conf, self.cls[idx], self.ids[idx])
-        out.data = {"det_index": d_idx, "tracker_confidence": self.conf[idx].astype(np.float32),
-                    "shadow_age": self.miss[idx].copy(), "age": self.age[idx].copy(),
-                    "label": np.array([self.labels[i] for i in idx], dtype=object)}
+        out = self._output(idx, d_idx, detections)
         if self._det_feats is not None:
             # the re-ID vector of the detection each output came from (zeros for tracker-only objects)
             emb = self._det_feats[np.maximum(d_idx, 0)] if len(self._det_feats) else \
                 np.zeros((len(idx), self._det_feats.shape[1]), np.float32)
             emb[d_idx < 0] = 0.0
             out.data["embedding"] = emb
+        return out
+
+    def _output(self, idx: np.ndarray, d_idx: np.ndarray, detections: Detections) -> Detections:
+        """The reported objects: targets ``idx``, each from row ``d_idx`` of ``detections`` (-1: none)."""
+        conf = np.where(d_idx >= 0, detections.confidence[np.maximum(d_idx, 0)] if len(detections) else 0.0,
+                        SHADOW_DETECTOR_CONFIDENCE).astype(np.float32)
+        out = Detections(self.box[idx].astype(np.float32), conf, self.cls[idx], self.ids[idx])
+        out.data = {"det_index": d_idx, "tracker_confidence": self.conf[idx].astype(np.float32),
+                    "shadow_age": self.miss[idx].copy(), "age": self.age[idx].copy(),
+                    "label": np.array([self.labels[i] for i in idx], dtype=object)}
         return out
 
     def _record_past(self, out_mask: np.ndarray) -> None:

@@ -16,7 +16,6 @@ import numpy as np
 
 from vistream.meta import Detections
 from vistream.track.algorithms import (
-    SHADOW_DETECTOR_CONFIDENCE,
     IOUTracker,
     PastFrameRecord,
     PastFrameTrack,
@@ -195,15 +194,7 @@ def update_batch(trackers: Sequence[StreamTracker], detections: Sequence[Detecti
         trk.pending = [pending[i] for i in mine.tolist()]
         idx = np.flatnonzero(out_mask[mine])
         d_idx = det_of_track[mine][idx]
-        d_local = np.where(d_idx >= 0, d_idx - det_off[k], -1)
-        d = detections[k]
-        c = np.where(d_local >= 0, d.confidence[np.maximum(d_local, 0)] if len(d) else 0.0,
-                     SHADOW_DETECTOR_CONFIDENCE).astype(np.float32)
-        out = Detections(trk.box[idx].astype(np.float32), c, trk.cls[idx], trk.ids[idx])
-        out.data = {"det_index": d_local, "tracker_confidence": trk.conf[idx].astype(np.float32),
-                    "shadow_age": trk.miss[idx].copy(), "age": trk.age[idx].copy(),
-                    "label": np.array([trk.labels[i] for i in idx], dtype=object)}
-        results.append(out)
+        results.append(trk._output(idx, np.where(d_idx >= 0, d_idx - det_off[k], -1), detections[k]))
     return results
 
 
