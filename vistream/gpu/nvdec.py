@@ -140,7 +140,9 @@ class FileDecoder:
     works).
 
     Iterating yields ``(nv12_tensor, pts)`` in display order, ``pts`` in the stream's time-base units; tensors
-    are copies. ``drop_frame_interval`` keeps every Nth frame. :meth:`close` stops the threads.
+    are copies. ``drop_frame_interval`` keeps every Nth frame. :meth:`restart` decodes the file again,
+    :meth:`close` stops the threads. ``own_stream`` (default: ``VISTREAM_NVDEC_STREAM=own``) runs the decoder's
+    copies on a CUDA stream of its own; the frames are then ordered before later work on the default stream.
     """
 
     def __init__(self, path: str, gpu_id: int = 0, drop_frame_interval: int = 0, buffer: int = 16,
