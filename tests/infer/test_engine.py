@@ -436,3 +436,29 @@ def test_batch_post_processing_equals_frame_by_frame(pgie):
         assert sum(len(r.detections) for r in got) > 0
     finally:
         cfg.class_attrs_all = saved
+
+
+def test_pending_batch_waits_on_gpu_style_jobs_in_order():
+    """PendingBatch.wait also takes jobs that are not futures (the GPU engine's queued batches): each waited
+    for in order within what is left of the timeout."""
+    import time
+
+    from vistream.infer.engine import PendingBatch
+
+    class Job:
+        def __init__(self, ready_at):
+            self.ready_at = ready_at
+
+        def done(self):
+            return time.monotonic() >= self.ready_at
+
+        def wait(self, timeout=None):
+            end = self.ready_at if timeout is None else min(self.ready_at, time.monotonic() + timeout)
+            time.sleep(max(0.0, end - time.monotonic()))
+            return self.done()
+
+    now = time.monotonic()
+    p = PendingBatch(2)
+    p.slices.extend([([], Job(now + 0.05), None, None), ([], Job(now + 0.10), None, None)])
+    assert not p.done() and not p.wait(0.01)
+    assert p.wait(1.0) and p.done() and time.monotonic() - now < 0.5
