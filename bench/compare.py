@@ -35,6 +35,7 @@ import naive  # noqa: E402
 
 from vistream import parse_launch  # noqa: E402
 from vistream.infer import InferEngine  # noqa: E402
+from vistream.infer.engine import complete_oldest  # noqa: E402
 from vistream.meta import BatchMeta, FrameMeta  # noqa: E402
 from vistream.tools.bench import run_bench, scenario_description  # noqa: E402
 
@@ -136,7 +137,7 @@ def detector_ceiling(clip: str, batch: int) -> float:
             FrameMeta(source_id=0, batch_id=j, frame_num=i + j, source_frame_width=w, source_frame_height=h,
                       pipeline_width=w, pipeline_height=h) for j in range(len(chunk))])
         inflight.append(engine.submit(chunk, bm))
-        while len(inflight) > 1 and sum(map(len, inflight)) - len(inflight[0]) >= engine.concurrency:
+        while inflight and complete_oldest(inflight, engine.concurrency):  # as the nvinfer element does
             engine.complete(inflight.popleft())
     while inflight:
         engine.complete(inflight.popleft())

@@ -90,13 +90,13 @@ class NvInfer(Element):
     def _finish(self, drain: bool) -> FlowReturn:
         """Push the oldest batches that are done; with ``drain`` all of them (waiting), otherwise also wait
         for the oldest once enough later slices are queued to keep every worker busy meanwhile."""
+        from vistream.infer.engine import complete_oldest
+
         workers = self.engine.concurrency if self.engine is not None else 1
         while self._inflight:
             buffer, pending = self._inflight[0]
-            if not drain and not pending.done():
-                queued_after = sum(len(p) for _, p in self._inflight) - len(pending)
-                if queued_after < workers:
-                    break
+            if not drain and not complete_oldest([p for _, p in self._inflight], workers):
+                break
             self._inflight.popleft()
             self.frames_inferred += self.engine.complete(pending)
             ret = self.push(buffer)

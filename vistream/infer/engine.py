@@ -112,6 +112,14 @@ class PendingBatch:
         return self.done()
 
 
+def complete_oldest(inflight: Sequence[PendingBatch], workers: int) -> bool:
+    """Whether the oldest of the batches in flight (oldest first) should be completed now: it is done, or
+    enough later model slices are queued to keep ``workers`` busy while the caller waits for it. The rule the
+    nvinfer element follows to overlap the model with its own thread."""
+    oldest = inflight[0]
+    return oldest.done() or sum(len(p) for p in inflight) - len(oldest) >= workers
+
+
 class InferEngine:
     """DeepStream ``nvinfer`` semantics on NumPy frames and a :class:`~vistream.meta.BatchMeta`.
 
