@@ -63,6 +63,47 @@ def _without(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a[~(a[:, None] == b[None, :]).any(1)]
 
 
+def match_score(a, boxes: np.ndarray, classes: np.ndarray, det_xyxy: np.ndarray, det_cls: np.ndarray,
+                min_iou: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """DeepStream's matching score ``w_iou*IoU + w_size*size`` of targets (``boxes``, ``classes``) against
+    detections, with its validity thresholds (``a``: the config's ``DataAssociator``); returns score, valid,
+    IoU."""
+    iou = iou_matrix(boxes, det_xyxy)
+    score = a.matching_score_weight_4_iou * iou
+    valid = (iou > 0) & (iou >= (a.min_matching_score_4_iou if min_iou is None else min_iou))
+    if a.matching_score_weight_4_size_similarity > 0 or a.min_matching_score_4_size_similarity > 0:
+        size = size_similarity(boxes, det_xyxy)
+        score = score + a.matching_score_weight_4_size_similarity * size
+        valid &= size >= a.min_matching_score_4_size_similarity
+    valid &= score >= a.min_matching_score_4_overall
+    if a.check_class_match:
+        valid &= classes[:, None] == det_cls[None, :]
+    return score, valid, iou
+
+
+def trackable(cfg: TrackerConfig, xyxy: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+    """Detections a target may follow: at least ``minDetectorConfidence``, finite, with an area (boxes
+    without one, or with NaN, never match and would poison the filter)."""
+    return (confidence >= cfg.min_detector_confidence) & np.isfinite(xyxy).all(1) \
+        & (xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1])
+
+
+def first_of_duplicates(dup: np.ndarray) -> np.ndarray:
+    """Greedy suppression in row order: ``dup[i, j]`` (``j > i``) marks ``j`` as a duplicate of ``i``; a row
+    already suppressed suppresses nothing. Returns the rows kept."""
+    keep = np.ones(len(dup), bool)
+    for i in range(len(dup)):  # only rows with duplicates cost a step
+        if keep[i] and dup[i].any():
+            keep[dup[i]] = False
+    return keep
+
+
+def dead_targets(t, confirmed: np.ndarray, miss: np.ndarray) -> np.ndarray:
+    """Targets to end (``t``: the config's ``TargetManagement``): missed longer than ``maxShadowTrackingAge``,
+    or still in probation and missed ``earlyTerminationAge`` times."""
+    return (miss > t.max_shadow_tracking_age) | (~confirmed & (miss >= max(t.early_termination_age, 1)))
+
+
 def assign(score: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Maximum-score one-to-one matching among ``valid`` pairs; returns matched (rows, cols)."""
     if score.size == 0 or not valid.any():
@@ -198,11 +239,7 @@ class StreamTracker:
         det_of_track = np.full(self.num_targets, -1, np.int64)
         self._det_feats = None
         if infer_done:
-            xyxy = detections.xyxy
-            # boxes without area (or with NaN) cannot be tracked: they never match and would poison the filter
-            keep = (detections.confidence >= self.cfg.min_detector_confidence) & np.isfinite(xyxy).all(1) \
-                & (xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1])
-            det_idx = np.flatnonzero(keep)
+            det_idx = np.flatnonzero(trackable(self.cfg, detections.xyxy, detections.confidence))
             dets = detections[det_idx] if len(det_idx) < n_det else detections
             feats = self._features(dets, frame)
             if feats is not None:
@@ -267,12 +304,7 @@ class StreamTracker:
             iou = iou_matrix(dets.xyxy[cand], dets.xyxy[cand])
             if same_class:
                 iou *= dets.class_id[cand][:, None] == dets.class_id[cand][None, :]
-            dup = np.triu(iou >= limit, 1)
-            keep = np.ones(len(cand), bool)
-            for i in range(len(cand)):  # greedy, in confidence order; only rows with duplicates cost a step
-                if keep[i] and dup[i].any():
-                    keep[dup[i]] = False
-            cand = cand[keep]
+            cand = cand[first_of_duplicates(np.triu(iou >= limit, 1))]  # greedy, in confidence order
         room = self.cfg.target.max_targets_per_stream - self.num_targets
         return cand[:max(room, 0)]
 
@@ -281,9 +313,7 @@ class StreamTracker:
 
     def _terminate(self, det_of_track: np.ndarray) -> None:
         t = self.cfg.target
-        tentative = ~self.confirmed
-        dead = self.miss > t.max_shadow_tracking_age
-        dead |= tentative & (self.miss >= max(t.early_termination_age, 1))
+        dead = dead_targets(t, self.confirmed, self.miss)
         keep = ~dead
         self._last_keep = keep
         if dead.any():
@@ -355,19 +385,7 @@ class StreamTracker:
     def _score(self, track_idx: np.ndarray, det_xyxy: np.ndarray, det_cls: np.ndarray,
                min_iou: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """DeepStream's matching score ``w_iou*IoU + w_size*size`` with its validity thresholds."""
-        a = self.cfg.associator
-        tb = self.box[track_idx]
-        iou = iou_matrix(tb, det_xyxy)
-        score = a.matching_score_weight_4_iou * iou
-        valid = (iou > 0) & (iou >= (a.min_matching_score_4_iou if min_iou is None else min_iou))
-        if a.matching_score_weight_4_size_similarity > 0 or a.min_matching_score_4_size_similarity > 0:
-            size = size_similarity(tb, det_xyxy)
-            score = score + a.matching_score_weight_4_size_similarity * size
-            valid &= size >= a.min_matching_score_4_size_similarity
-        valid &= score >= a.min_matching_score_4_overall
-        if a.check_class_match:
-            valid &= self.cls[track_idx][:, None] == det_cls[None, :]
-        return score, valid, iou
+        return match_score(self.cfg.associator, self.box[track_idx], self.cls[track_idx], det_xyxy, det_cls, min_iou)
 
     def _match(self, track_idx: np.ndarray, det_idx: np.ndarray, dets: Detections,
                min_iou: float | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -22,8 +22,12 @@ from vistream.track.algorithms import (
     SORTTracker,
     StreamTracker,
     assign,
+    dead_targets,
+    first_of_duplicates,
+    match_score,
+    trackable,
 )
-from vistream.track.geometry import cxcywh_to_xyxy, iou_matrix, size_similarity, xyxy_to_cxcywh
+from vistream.track.geometry import cxcywh_to_xyxy, iou_matrix, xyxy_to_cxcywh
 
 _ARRAYS = ("ids", "cls", "mean", "cov", "box", "age", "miss", "confirmed", "conf", "has_pending", "gal_w")
 
@@ -85,23 +89,11 @@ def update_batch(trackers: Sequence[StreamTracker], detections: Sequence[Detecti
         s["mean"], s["cov"] = kf.predict(s["mean"], s["cov"])
         s["box"] = cxcywh_to_xyxy(kf.to_box(s["mean"]))
     # ---- association (only streams whose detector ran) ----
-    keep = done[dst] & (conf >= cfg.min_detector_confidence) & np.isfinite(xyxy).all(1) \
-        & (xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1])
-    det_idx = np.flatnonzero(keep)
+    det_idx = np.flatnonzero(done[dst] & trackable(cfg, xyxy, conf))
     k_stream, k_xyxy, k_cls = dst[det_idx], xyxy[det_idx], cls[det_idx]
     rows = cols = np.zeros(0, np.int64)
     if n_t and len(det_idx):
-        det64 = k_xyxy.astype(np.float64)
-        iou = iou_matrix(s["box"], det64)
-        score = a.matching_score_weight_4_iou * iou
-        valid = (iou > 0) & (iou >= a.min_matching_score_4_iou)
-        if a.matching_score_weight_4_size_similarity > 0 or a.min_matching_score_4_size_similarity > 0:
-            size = size_similarity(s["box"], det64)
-            score = score + a.matching_score_weight_4_size_similarity * size
-            valid &= size >= a.min_matching_score_4_size_similarity
-        valid &= score >= a.min_matching_score_4_overall
-        if a.check_class_match:
-            valid &= s["cls"][:, None] == k_cls[None, :]
+        score, valid, _ = match_score(a, s["box"], s["cls"], k_xyxy.astype(np.float64), k_cls)
         valid &= st[:, None] == k_stream[None, :]
         rows, cols = _assign_within_streams(score, valid, st, k_stream)
     det_of_track[rows] = det_idx[cols]
@@ -133,12 +125,7 @@ def update_batch(trackers: Sequence[StreamTracker], detections: Sequence[Detecti
         iou = iou_matrix(k_xyxy[cand], k_xyxy[cand]) * (k_stream[cand][:, None] == k_stream[cand][None, :])
         if same_class:
             iou *= k_cls[cand][:, None] == k_cls[cand][None, :]
-        dup = np.triu(iou >= limit, 1)
-        ok = np.ones(len(cand), bool)
-        for i in range(len(cand)):
-            if ok[i] and dup[i].any():
-                ok[dup[i]] = False
-        cand = cand[ok]
+        cand = cand[first_of_duplicates(np.triu(iou >= limit, 1))]
     if len(cand):  # maxTargetsPerStream: each stream's first candidates while it has room
         cs = k_stream[cand]
         first = np.searchsorted(cs, cs)
@@ -162,9 +149,7 @@ def update_batch(trackers: Sequence[StreamTracker], detections: Sequence[Detecti
         det_of_track = np.concatenate([det_of_track, new])
     s["age"] += 1
     # ---- termination and confirmation ----
-    tentative = ~s["confirmed"]
-    dead = s["miss"] > tcfg.max_shadow_tracking_age
-    dead |= tentative & (s["miss"] >= max(tcfg.early_termination_age, 1))
+    dead = dead_targets(tcfg, s["confirmed"], s["miss"])
     if dead.any():
         alive = ~dead
         s = {name: v[alive] for name, v in s.items()}
