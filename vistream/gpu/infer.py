@@ -66,6 +66,16 @@ class GpuWork:
         return True
 
 
+def _sync(event: torch.cuda.Event) -> None:
+    """Wait for ``event`` (recorded on the current stream) asleep: it is a blocking-sync event, so the waiting
+    thread sleeps instead of spinning a core the tracker needs. ``VISTREAM_GPU_SLEEP_WAIT=0``: wait for the
+    stream as the CUDA context does (for measurements)."""
+    if os.environ.get(SLEEP_WAIT_ENV, "1") == "0":
+        torch.cuda.current_stream().synchronize()
+    else:
+        event.synchronize()
+
+
 def _pinned_like(buf: torch.Tensor | None, t: torch.Tensor) -> torch.Tensor:
     """``buf`` when it already has ``t``'s shape and dtype, else a new pinned host tensor for it."""
     if buf is None or buf.shape != t.shape or buf.dtype != t.dtype:
@@ -145,9 +155,7 @@ class GpuInferEngine(InferEngine):
         """Pre-process and run a ``(B, H, W, 3)`` uint8 RGB CUDA batch; outputs come back as NumPy arrays (for
         YOLOX, the decoded candidates above the threshold: ``{CANDIDATES: [(xyxy, scores, cls)] per image}``)."""
         if self.gpu_decode:
-            out, transforms = self._run_gpu(frames)
-            work = self._candidates_start(out[self.output_names[0]], frames, transforms, keep_grid=True)
-            return {CANDIDATES: self._candidates_finish(work)}, transforms
+            return self.finish_gpu(self._start_gpu(frames, keep_grid=True))
         out, transforms = self._run_gpu(frames)
         for k in self.output_names:  # FP32 on the GPU, then one copy each into reused pinned host memory
             self._host_copy(k, out[k].float())
@@ -165,8 +173,11 @@ class GpuInferEngine(InferEngine):
     def start_gpu(self, frames: torch.Tensor) -> GpuWork:
         """Queue pre-processing, the model and the YOLOX candidate copy of a batch on the GPU and return at
         once; :meth:`finish_gpu` waits for it (several may be in flight, finished in order)."""
+        return self._start_gpu(frames, keep_grid=False)
+
+    def _start_gpu(self, frames: torch.Tensor, keep_grid: bool) -> GpuWork:
         out, transforms = self._run_gpu(frames)
-        return self._candidates_start(out[self.output_names[0]], frames, transforms)
+        return self._candidates_start(out[self.output_names[0]], frames, transforms, keep_grid)
 
     def finish_gpu(self, work: GpuWork) -> tuple[dict[str, list], list[Transform]]:
         """The outputs of a :meth:`start_gpu` batch, as :meth:`infer_gpu` returns them."""
@@ -223,21 +234,15 @@ class GpuInferEngine(InferEngine):
         if out.shape[1] != self._grid.shape[0]:
             raise ValueError(f"YOLOX output has {out.shape[1]} anchors; a {self.net.width}x{self.net.height} input "
                              f"gives {self._grid.shape[0]}")
-        out = out.float()
-        obj = out[..., 4]
-        cls_score, cls = out[..., 5:].max(-1)
-        score = cls_score * obj
-        keep = (obj >= self._min_score) & (score >= self._min_score)
+        out, keep, score, cls = self._yolox_scores(out)
         anchors = keep.shape[1]
         cap = min(CANDIDATE_CAP, anchors)
         # the kept anchors first, in anchor order: sort keys "not kept" then anchor index
         order = torch.argsort((~keep).to(torch.int32) * anchors + torch.arange(anchors, device=out.device,
                                                                                 dtype=torch.int32), dim=1)[:, :cap]
-        o = torch.gather(out, 1, order[..., None].expand(-1, -1, out.shape[2]))
-        g = self._grid[order]
-        cxcy = (o[..., :2] + g[..., :2]) * g[..., 2:]
-        half = torch.exp(o[..., 2:4]) * g[..., 2:] * 0.5
-        packed = torch.cat([cxcy - half, cxcy + half, torch.gather(score, 1, order)[..., None],
+        boxes = self._yolox_boxes(torch.gather(out, 1, order[..., None].expand(-1, -1, out.shape[2])),
+                                  self._grid[order])
+        packed = torch.cat([boxes, torch.gather(score, 1, order)[..., None],
                             torch.gather(cls, 1, order)[..., None].float()], 2)
         counts = keep.sum(1)
         work = self._free_work.pop() if self._free_work else GpuWork()
@@ -249,24 +254,17 @@ class GpuInferEngine(InferEngine):
         # the exact path (more candidates than the cap) needs the grid: kept when the caller finishes before
         # the model runs again (a CUDA graph reuses its output buffer), else the batch is run again
         work.exact = (out, keep, score, cls) if keep_grid else None
-        if os.environ.get(SLEEP_WAIT_ENV, "1") != "0":
-            work.event.record()
+        work.event.record()
         return work
 
     def _candidates_finish(self, work: GpuWork) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         try:
-            if os.environ.get(SLEEP_WAIT_ENV, "1") == "0":  # measurements: wait as the CUDA context does
-                torch.cuda.current_stream().synchronize()
-            else:
-                work.event.synchronize()
+            _sync(work.event)
             counts = work.counts.numpy().tolist()
             if max(counts, default=0) > work.cap:
                 if work.exact is None:  # the model's output buffer was reused since: run the batch again
                     out, _ = self._run_gpu(work.frames)
-                    grid = out[self.output_names[0]].float()
-                    cls_score, cls = grid[..., 5:].max(-1)
-                    score = cls_score * grid[..., 4]
-                    work.exact = (grid, (grid[..., 4] >= self._min_score) & (score >= self._min_score), score, cls)
+                    work.exact = self._yolox_scores(out[self.output_names[0]])
                 return self._yolox_candidates_exact(*work.exact)
             rows = work.rows.numpy()
             return [(rows[b, :c, :4].copy(), rows[b, :c, 4].copy(), rows[b, :c, 5].astype(np.int64))
@@ -278,34 +276,41 @@ class GpuInferEngine(InferEngine):
     def _yolox_candidates_exact(self, out, keep, score, cls) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Every candidate, however many (the count is read back first: a synchronisation)."""
         bi, ai = keep.nonzero(as_tuple=True)
-        o, g = out[bi, ai], self._grid[ai]
-        cxcy = (o[:, :2] + g[:, :2]) * g[:, 2:]
-        half = torch.exp(o[:, 2:4]) * g[:, 2:] * 0.5
-        rows = torch.cat([cxcy - half, cxcy + half, score[bi, ai, None], cls[bi, ai, None].float(),
-                          bi[:, None].float()], 1).cpu().numpy()
+        rows = torch.cat([self._yolox_boxes(out[bi, ai], self._grid[ai]), score[bi, ai, None],
+                          cls[bi, ai, None].float(), bi[:, None].float()], 1).cpu().numpy()
         n = out.shape[0]
         order = np.searchsorted(rows[:, 6], np.arange(n + 1)) if len(rows) else np.zeros(n + 1, np.int64)
         return [(rows[a:z, :4].copy(), rows[a:z, 4].copy(), rows[a:z, 5].astype(np.int64))
                 for a, z in zip(order[:-1], order[1:], strict=True)]
 
+    def _yolox_scores(self, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The YOLOX grid in FP32, the anchors above ``pre-cluster-threshold`` (objectness and objectness x
+        best class score), their scores and best classes."""
+        out = out.float()
+        obj = out[..., 4]
+        cls_score, cls = out[..., 5:].max(-1)
+        score = cls_score * obj
+        return out, (obj >= self._min_score) & (score >= self._min_score), score, cls
+
+    @staticmethod
+    def _yolox_boxes(o: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        """``x1, y1, x2, y2`` of YOLOX rows ``o`` at grid cells ``g`` (``gx, gy, stride``)."""
+        cxcy = (o[..., :2] + g[..., :2]) * g[..., 2:]
+        half = torch.exp(o[..., 2:4]) * g[..., 2:] * 0.5
+        return torch.cat([cxcy - half, cxcy + half], -1)
+
     def _host_copy(self, name: str, t: torch.Tensor) -> torch.Tensor:
         """``t`` copied (asynchronously) into a reused pinned host buffer of its shape."""
-        buf = self._pinned.get(name)
-        if buf is None or buf.shape != t.shape or buf.dtype != t.dtype:
-            buf = self._pinned[name] = torch.empty(t.shape, dtype=t.dtype, pin_memory=True)
+        buf = self._pinned[name] = _pinned_like(self._pinned.get(name), t)
         buf.copy_(t, non_blocking=True)
         return buf
 
     def _wait(self) -> None:
-        """Wait for the work queued so far on the current stream, sleeping (a blocking-sync event) rather than
-        spinning: with one worker process per core, a spinning wait takes the core the tracker needs."""
-        if os.environ.get(SLEEP_WAIT_ENV, "1") == "0":  # measurements: wait as the CUDA context does
-            torch.cuda.current_stream().synchronize()
-            return
+        """Wait for the work queued so far on the current stream (see :func:`_sync`)."""
         if self._event is None:
             self._event = torch.cuda.Event(blocking=True)
         self._event.record()
-        self._event.synchronize()
+        _sync(self._event)
 
     def _postprocess_all(self, outputs, transforms: list[Transform]):
         if CANDIDATES not in outputs:
