@@ -470,9 +470,8 @@ class InferEngine:
 
     def _postprocess_all(self, outputs: dict[str, np.ndarray], transforms: list[Transform]) -> list[InferResult]:
         outs = [{name: outputs[name][i] for name in self.output_names} for i in range(len(transforms))]
-        if self.config.network_type == DETECTOR and self._custom is None:
-            decoded = [self._decoder(o, self.net, self.num_classes, self._min_score) for o in outs]
-            return self._detections_batch(outs, decoded, transforms)
+        if self.config.network_type == DETECTOR:
+            return self._detections_batch(outs, [self._decoded(o)[:3] for o in outs], transforms)
         return [self._postprocess(o, tf) for o, tf in zip(outs, transforms, strict=True)]
 
     def _detections_batch(self, outs: list[dict], decoded: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
@@ -546,19 +545,22 @@ class InferEngine:
                                                 content, (self.net.width, self.net.height))
         return res
 
+    def _decoded(self, out: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list | None]:
+        """One image's boxes (network pixels), scores and class ids before clustering, from the custom parser
+        (its raw objects last) or the built-in decoder (None last)."""
+        if self._custom is None:
+            return (*self._decoder(out, self.net, self.num_classes, self._min_score), None)
+        cfg = self.config
+        params = DetectionParams(self.num_classes,
+                                 [cfg.class_attrs(c).pre_cluster_threshold for c in range(self.num_classes)],
+                                 [cfg.class_attrs(c).post_cluster_threshold for c in range(self.num_classes)])
+        raw = self._custom([LayerInfo(k, v) for k, v in out.items()], self.net, params)
+        return (*detections_from_custom(raw), raw)
+
     def _detect(self, out: dict[str, np.ndarray], tf: Transform) -> tuple[Detections, list]:
         cfg = self.config
-        masks: list = []
-        if self._custom is not None:
-            params = DetectionParams(self.num_classes,
-                                     [cfg.class_attrs(c).pre_cluster_threshold for c in range(self.num_classes)],
-                                     [cfg.class_attrs(c).post_cluster_threshold for c in range(self.num_classes)])
-            raw = self._custom([LayerInfo(k, v) for k, v in out.items()], self.net, params)
-            if cfg.network_type == INSTANCE_SEGMENTATION:
-                masks = [getattr(o, "mask", None) for o in (raw or [])]
-            xyxy, scores, cls = detections_from_custom(raw)
-        else:
-            xyxy, scores, cls = self._decoder(out, self.net, self.num_classes, self._min_score)
+        xyxy, scores, cls, raw = self._decoded(out)
+        masks = [getattr(o, "mask", None) for o in (raw or [])] if cfg.network_type == INSTANCE_SEGMENTATION else []
         if cfg.network_type == INSTANCE_SEGMENTATION:
             keep = np.array([scores[i] >= cfg.class_attrs(int(c)).pre_cluster_threshold
                              and int(c) not in cfg.filter_out_class_ids for i, c in enumerate(cls)], bool)
