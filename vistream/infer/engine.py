@@ -492,8 +492,9 @@ class InferEngine:
             xyxy, scores, cls, frame = (np.zeros((0, 4), np.float32), np.zeros(0, np.float32),
                                         np.zeros(0, np.int64), np.zeros(0, np.int64))
         boxes = Transform.to_frame_many(xyxy, transforms, frame)
-        if len(transforms) and all(tf is transforms[0] for tf in transforms):
-            offset_y, src_h = transforms[0].offset_y, transforms[0].src_h
+        shared = Transform.common(transforms)
+        if shared is not None:
+            offset_y, src_h = shared.offset_y, shared.src_h
         else:
             offset_y = np.array([tf.offset_y for tf in transforms], np.float32)[frame]
             src_h = np.array([tf.src_h for tf in transforms], np.float32)[frame]

@@ -51,11 +51,17 @@ class Transform:
         return out
 
     @staticmethod
+    def common(transforms: list[Transform]) -> Transform | None:
+        """The one transform every image of a batch shares (same frame size: a GPU batch), else None."""
+        return transforms[0] if transforms and all(tf is transforms[0] for tf in transforms) else None
+
+    @staticmethod
     def to_frame_many(xyxy: np.ndarray, transforms: list[Transform], index: np.ndarray) -> np.ndarray:
         """:meth:`to_frame` for boxes of several images at once: row ``k`` uses ``transforms[index[k]]``
         (the same float32 arithmetic, so the same pixels)."""
-        if len(transforms) and all(tf is transforms[0] for tf in transforms):
-            return transforms[0].to_frame(xyxy)
+        shared = Transform.common(transforms)
+        if shared is not None:
+            return shared.to_frame(xyxy)
         p = np.array([(tf.pad_x, tf.pad_y, tf.scale_x, tf.scale_y, tf.src_w, tf.src_h, tf.offset_x, tf.offset_y)
                       for tf in transforms], np.float32).reshape(-1, 8)[index]
         out = np.empty_like(xyxy, dtype=np.float32)
