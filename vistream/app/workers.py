@@ -119,17 +119,13 @@ class FrameCounter:
 
 
 def _child(target, worker: int, ids: list[int], uris: list[str], args: tuple, q, start_event) -> None:
-    import os
+    from vistream.gpu import cuda_sync_from_env
 
-    if os.environ.get("VISTREAM_CUDA_SYNC", "").strip():
-        # opt-in: how the worker waits for the GPU (spin, yield, blocking; docs/gpu.md has the H100 figures)
-        from vistream.gpu import cuda_sync_from_env
-
-        try:
-            cuda_sync_from_env()
-        except ValueError as e:
-            q.put(("error", worker, str(e)))
-            return
+    try:  # opt-in: how the worker waits for the GPU (spin, yield, blocking; docs/gpu.md has the H100 figures)
+        cuda_sync_from_env()
+    except ValueError as e:
+        q.put(("error", worker, str(e)))
+        return
     counter = FrameCounter(worker, ids, q, start_event)
     try:
         result = target(ids, uris, counter, *args)
