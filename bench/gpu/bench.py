@@ -264,8 +264,14 @@ class E2E:
     """decode threads -> mux thread (GPU batch) -> infer+track thread -> sink."""
 
     def __init__(self, clip: str, streams: int, paced: bool, seconds: float, mux_w=1920, mux_h=1080,
-                 infer_batch: int = 64, dec_threads: int = 0, decoder: str = "packets", monitor: bool = False):
+                 infer_batch: int = 64, dec_threads: int = 0, decoder: str = "packets", monitor: bool = False,
+                 mux_format: str = "nv12"):
         self.clip, self.n, self.paced, self.seconds = clip, streams, paced, seconds
+        if mux_format not in ("nv12", "rgb"):
+            raise ValueError(f"mux_format must be 'nv12' or 'rgb' (got {mux_format!r})")
+        # nv12: the batch stays NV12 as nvstreammux keeps it at the source size, nvinfer converts into the network
+        # input; rgb: the batch is converted to RGB at the mux size first (vistream before NV12 batches)
+        self.mux_format = mux_format
         self.dec_threads = dec_threads  # 0: one decode thread per stream; K: K threads driving all sessions
         if decoder not in ("packets", "threaded"):
             raise ValueError(f"decoder must be 'packets' or 'threaded' (got {decoder!r})")
@@ -396,7 +402,10 @@ class E2E:
             if not frames:
                 continue
             t = time.perf_counter()
-            rgb = nv12_to_rgb(torch.stack(frames), self.mux_w, self.mux_h)
+            if self.mux_format == "nv12":  # the decoded frames are at the mux size already (1080p)
+                rgb = torch.stack(frames)
+            else:
+                rgb = nv12_to_rgb(torch.stack(frames), self.mux_w, self.mux_h)
             self.stage["mux"] += time.perf_counter() - t
             self._put(self.batches, (rgb, BatchMeta(max_frames_in_batch=n, frame_meta_list=metas), stamps))
 
@@ -438,7 +447,8 @@ class E2E:
         self.warmup = warmup
         b = 1
         while b <= 1 << (min(64, self.n) - 1).bit_length():  # capture the CUDA graphs before the streams start, as DeepStream
-            self.engine.infer_gpu(torch.zeros((b, self.mux_h, self.mux_w, 3), dtype=torch.uint8, device="cuda"))
+            shape = (b, self.mux_h * 3 // 2, self.mux_w) if self.mux_format == "nv12" else (b, self.mux_h, self.mux_w, 3)
+            self.engine.infer_gpu(torch.zeros(shape, dtype=torch.uint8, device="cuda"))
             b *= 2  # builds its engines before PLAYING
         self.started = threading.Event()
         if self.dec_threads:
@@ -481,7 +491,7 @@ class E2E:
                "objects_per_frame": round(self.objects / max(1, sum(self.per_stream)), 2),
                "stage_seconds": {k: round(v, 2) for k, v in self.stage.items()},
                "dec_threads": self.dec_threads or self.n, "gpu_decode": self.engine.gpu_decode,
-               "decoder": self.decoder_kind,
+               "decoder": self.decoder_kind, "mux_format": self.mux_format,
                # cores each kind of thread kept busy (decode: all decoder threads together)
                "thread_cores": {t.name: round(t.cpu_s / self.seconds, 2) for t in threads_cpu[:8]},
                "process_cores": round(sum(t.cpu_s for t in threads_cpu) / self.seconds, 2)}
@@ -494,21 +504,21 @@ class E2E:
         return res
 
 
-def _e2e_target(ids, uris, counter, paced, seconds, dec_threads, decoder="packets"):
+def _e2e_target(ids, uris, counter, paced, seconds, dec_threads, decoder="packets", mux_format="nv12"):
     """Worker process of :func:`e2e_procs`: an :class:`E2E` over this process's share of the streams (the
     process with stream 0 also watches the machine)."""
     e = E2E(uris[0], len(ids), paced=paced, seconds=seconds, dec_threads=dec_threads, decoder=decoder,
-            monitor=ids[0] == 0)
+            monitor=ids[0] == 0, mux_format=mux_format)
     return e.run(ready=counter.ready, keep_latencies=True)
 
 
 def e2e_procs(clip: str, streams: int, procs: int, paced: bool, seconds: float, dec_threads: int = 0,
-              decoder: str = "packets") -> dict:
+              decoder: str = "packets", mux_format: str = "nv12") -> dict:
     """The end-to-end pipeline over ``procs`` worker processes (``vistream.app.workers.run_sharded``: the
     sharding behind ``vistream app --workers``), each with its own streams, CUDA context and interpreter."""
     from vistream.app.workers import run_sharded
 
-    run = run_sharded(_e2e_target, [clip] * streams, procs, args=(paced, seconds, dec_threads, decoder),
+    run = run_sharded(_e2e_target, [clip] * streams, procs, args=(paced, seconds, dec_threads, decoder, mux_format),
                       interval=0, sync_start=True, timeout=seconds + 240)
     if run.errors:
         raise RuntimeError(f"e2e workers failed: {run.errors}")
@@ -528,7 +538,7 @@ def e2e_procs(clip: str, streams: int, procs: int, paced: bool, seconds: float, 
            "latency_ms_p99_last_third": round(float(np.percentile(lat_a[tl_a > tl_a.max() - third], 99)), 1)
            if third else None,
            "dec_threads_per_process": rs[0]["dec_threads"], "gpu_decode": rs[0]["gpu_decode"],
-           "decoder": decoder, "machine": next((r["machine"] for r in rs if "machine" in r), None),
+           "decoder": decoder, "mux_format": mux_format, "machine": next((r["machine"] for r in rs if "machine" in r), None),
            "process_cores": [r["process_cores"] for r in rs],
            "per_process": [{k: v for k, v in r.items() if not k.startswith("_")} for r in rs]}
     log(f"e2e {'paced' if paced else 'unpaced'} {streams} streams in {len(rs)} processes: "
@@ -621,6 +631,9 @@ def main() -> None:
     ap.add_argument("--elements", default="16x1,64x8", help="launch-string runs: STREAMSxPROCESSES,...")
     ap.add_argument("--elements-source", choices=sorted(ELEMENT_SOURCES), default="filesrc",
                     help="launch-string sources: filesrc ! qtdemux ! h264parse ! nvv4l2decoder, or uridecodebin")
+    ap.add_argument("--mux-format", choices=("nv12", "rgb"), default="nv12",
+                    help="end-to-end batches: NV12 as decoded (nvinfer converts into the network input, as "
+                         "nvstreammux keeps them) or converted to RGB at the mux size first")
     a = ap.parse_args()
     parts = set(a.parts.split(","))
     res: dict = {"device": torch.cuda.get_device_name(0), "torch": torch.__version__,
@@ -672,21 +685,24 @@ def main() -> None:
         res["e2e"] = []
         for n in [int(v) for v in a.e2e_streams.split(",") if v]:
             res["e2e"].append(E2E(a.clip, n, paced=False, seconds=6, dec_threads=a.dec_threads,
-                                  decoder=a.decoder, monitor=True).run())
+                                  decoder=a.decoder, monitor=True, mux_format=a.mux_format).run())
             save()
         res["e2e_procs"] = []
         for n in [int(v) for v in a.procs_streams.split(",") if v]:
-            res["e2e_procs"].append(e2e_procs(a.clip, n, a.procs, False, 6, a.dec_threads, a.decoder))
+            res["e2e_procs"].append(e2e_procs(a.clip, n, a.procs, False, 6, a.dec_threads, a.decoder,
+                                               a.mux_format))
             save()
         best = max([r["fps_total"] for r in res["e2e_procs"]] or [0])
         paced = [int(v) for v in a.paced.split(",") if v] or sorted({min(160, int(best // 30) // 8 * 8),
                                                                       min(160, int(best * 0.8 // 30) // 8 * 8)})
         for n in paced:
             if n >= 8:
-                res["e2e_procs"].append(e2e_procs(a.clip, n, a.procs, True, 10, a.dec_threads, a.decoder))
+                res["e2e_procs"].append(e2e_procs(a.clip, n, a.procs, True, 10, a.dec_threads, a.decoder,
+                                                   a.mux_format))
                 save()
     if "latency" in parts:
-        res["latency8"] = E2E(a.clip, 8, paced=True, seconds=8, dec_threads=a.dec_threads, monitor=True).run()
+        res["latency8"] = E2E(a.clip, 8, paced=True, seconds=8, dec_threads=a.dec_threads, monitor=True,
+                              mux_format=a.mux_format).run()
         save()
     if "elements" in parts or "osd" in parts:
         import tempfile

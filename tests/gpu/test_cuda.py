@@ -220,9 +220,11 @@ def test_quantised_model_falls_back_to_onnxruntime(cuda, tmp_path):
     assert type(eng) is InferEngine
 
 
-def test_cpu_gpu_parity_on_the_shipped_clip(cuda):
+@pytest.mark.parametrize("layout", ["rgb", "nv12"])
+def test_cpu_gpu_parity_on_the_shipped_clip(cuda, layout):
     """Same objects from the CPU path (OpenCV decode, ONNX Runtime FP32) and the GPU path (NVDEC, GPU
-    pre-processing, PyTorch FP16 with CUDA graphs) on 16 frames of the traffic clip."""
+    pre-processing, PyTorch FP16 with CUDA graphs) on 16 frames of the traffic clip, from RGB batches and from
+    NV12 batches (nvstreammux's format, converted straight into the network input)."""
     import torch
 
     from vistream.gpu.infer import GpuInferEngine
@@ -233,7 +235,9 @@ def test_cpu_gpu_parity_on_the_shipped_clip(cuda):
 
     n = 16
     cpu = InferEngine(YOLOX_CFG, {"batch-size": n}, threads=2).infer_arrays(_cpu_frames(n))
-    gpu_frames = nv12_to_rgb(torch.stack([f for f, _ in list(decode_file(str(CLIP)))[:n]]))
+    gpu_frames = torch.stack([f for f, _ in list(decode_file(str(CLIP)))[:n]])
+    if layout == "rgb":
+        gpu_frames = nv12_to_rgb(gpu_frames)
     eng = GpuInferEngine(YOLOX_CFG, {"batch-size": n, "network-mode": 2})
     bm = BatchMeta(max_frames_in_batch=n, frame_meta_list=[FrameMeta(source_id=0, batch_id=i, frame_num=i)
                                                              for i in range(n)])
@@ -343,3 +347,40 @@ def test_submitted_gpu_batches_in_flight_give_the_objects_of_process(cuda, monke
         assert pend[0].wait(5.0) and pend[0].done()
         assert [eng.complete(p) for p in pend] == [4, 4]
         assert [objects(bm) for bm in bms] == ref
+
+
+def test_nv12_preprocess_on_the_gpu_matches_converting_first(cuda):
+    """On CUDA (fused NV12 -> RGB kernel on the reference side): the network input from NV12 differs from the
+    convert-then-scale input by rounding only, and the detections are the same objects."""
+    import torch
+
+    from vistream.gpu.infer import GpuInferEngine
+    from vistream.gpu.nvdec import decode_file
+    from vistream.gpu.ops import nv12_preprocess, nv12_to_rgb, preprocess
+    from vistream.meta import BatchMeta, FrameMeta
+
+    nv12 = torch.stack([f for f, _ in list(decode_file(str(CLIP)))[:8]])
+    eng = GpuInferEngine(YOLOX_CFG, {"batch-size": 8, "network-mode": 2})
+    got = nv12_preprocess(nv12, eng.net_input, dtype=torch.float32)
+    ref = preprocess(nv12_to_rgb(nv12), eng.net_input, dtype=torch.float32)
+    d = (got - ref).abs()
+    assert d.max().item() <= 2.01 and d.mean().item() < 0.2, (d.max().item(), d.mean().item())
+
+    def run(frames):
+        bm = BatchMeta(max_frames_in_batch=8, frame_meta_list=[
+            FrameMeta(source_id=i, batch_id=i, frame_num=0, source_frame_width=640, source_frame_height=360)
+            for i in range(8)])
+        assert eng.process(frames, bm) == 8
+        return bm.frame_meta_list
+
+    total = matched = 0
+    for a, b in zip(run(nv12_to_rgb(nv12)), run(nv12), strict=True):
+        ra = np.array([[o.rect_params.left, o.rect_params.top, o.rect_params.left + o.rect_params.width,
+                        o.rect_params.top + o.rect_params.height] for o in a.obj_meta_list]).reshape(-1, 4)
+        rb = np.array([[o.rect_params.left, o.rect_params.top, o.rect_params.left + o.rect_params.width,
+                        o.rect_params.top + o.rect_params.height] for o in b.obj_meta_list]).reshape(-1, 4)
+        assert abs(len(ra) - len(rb)) <= 1
+        total += len(ra)
+        if len(ra) and len(rb):
+            matched += int((iou_matrix(ra, rb).max(1) >= 0.95).sum())
+    assert total >= 8 and matched / total >= 0.95, (matched, total)

@@ -45,17 +45,18 @@ def _analysis(source: str, cfg: Path, streams: int = 1) -> str:
 
 def _run_collect(launch: str, monkeypatch, device: str) -> tuple[dict, list[bool]]:
     """Run ``launch`` (ending in ``fakesink name=sink``) with VISTREAM_DEVICE=device; objects per
-    (source, frame) and, per batch, whether nvinfer's output was a GPU batch."""
+    (source, frame) and, per batch, the format of nvinfer's output if it was a GPU batch, else False."""
     import vistream
     from vistream.elements.video import is_gpu_data
 
     monkeypatch.setenv("VISTREAM_DEVICE", device)
     p = vistream.parse_launch(launch)
     objs: dict = {}
-    on_gpu: list[bool] = []
+    on_gpu: list = []
 
     def infer_probe(pad, info, _):
-        on_gpu.append(is_gpu_data(info.get_buffer().data))
+        buf = info.get_buffer()
+        on_gpu.append(is_gpu_data(buf.data) and buf.caps.get("format"))
         return vistream.PadProbeReturn.OK
 
     def sink_probe(pad, info, _):
@@ -104,6 +105,7 @@ def test_launch_string_gpu_matches_cpu(cuda, fp16_config, monkeypatch, streams):
     cpu, cpu_flags = _run_collect(launch, monkeypatch, "cpu")
     gpu, gpu_flags = _run_collect(launch, monkeypatch, "gpu")
     assert not any(cpu_flags) and gpu_flags and all(gpu_flags), "GPU batches must reach nvinfer on the GPU path"
+    assert set(gpu_flags) == {"NV12"}, "NV12 frames at the mux size are batched as NV12, as DeepStream does"
     assert len(gpu) == 48 * streams
     _assert_parity(cpu, gpu)
 

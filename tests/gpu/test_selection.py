@@ -176,6 +176,17 @@ def test_streammux_gpu_batching_logic_on_host_tensors(monkeypatch):
     metas = buf.batch_meta.frame_meta_list
     assert [(m.source_id, m.batch_id, m.frame_num, m.buf_pts) for m in metas] == [(0, 0, 7, 1000), (1, 1, 3, 2000)]
     assert (metas[0].source_frame_width, metas[0].source_frame_height, metas[0].pipeline_width) == (320, 180, 320)
+    # NV12 frames at the mux size stay NV12 (DeepStream's batch format); nvinfer converts them itself
+    same = make_element("nvstreammux", width=320, height=180, **{"batch-size": 2})
+    buf = same._make_gpu_buffer([(streammux._SourceState(k, None), frame(torch.from_numpy(nv12), 1000 + k, caps_nv12),
+                                  k) for k in range(2)])
+    assert tuple(buf.data.shape) == (2, 270, 320) and buf.caps.get("format") == "NV12"
+    assert (buf.caps.get("width"), buf.caps.get("height"), buf.caps.features) == (320, 180, ("memory:NVMM",))
+    assert np.array_equal(buf.data.numpy()[1], nv12)
+    # a size change converts to RGB at the mux size
+    scaled = make_element("nvstreammux", width=160, height=90, **{"batch-size": 1})
+    buf = scaled._make_gpu_buffer([(streammux._SourceState(0, None), frame(torch.from_numpy(nv12), 0, caps_nv12), 0)])
+    assert tuple(buf.data.shape) == (1, 90, 160, 3) and buf.caps.get("format") == "RGB"
 
 
 def test_processes_sharing_a_gpu_without_mps_get_a_hint(monkeypatch, tmp_path):
@@ -217,3 +228,37 @@ def test_worker_with_a_bad_cuda_sync_value_fails_naming_it(monkeypatch):
 
 def _noop_target(ids, uris, counter):
     return len(ids)
+
+
+@pytest.mark.parametrize("interp", [0, 1])
+@pytest.mark.parametrize("variant", ["letterbox", "stretch_bgr_nhwc", "gray_symmetric"])
+def test_nv12_preprocess_matches_converting_first_on_host_tensors(interp, variant):
+    """NV12 straight into the network input (nvinfer on nvstreammux's NV12 batches) gives what converting the
+    whole frames to RGB and pre-processing them gives, up to rounding; padding strips hold the pad value."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    import cv2
+
+    from vistream.elements.video import i420_to_nv12
+    from vistream.gpu.ops import NetInput, nv12_preprocess, nv12_to_rgb, preprocess
+
+    rng = np.random.default_rng(1)
+    frames = []
+    for _ in range(2):
+        rgb = cv2.GaussianBlur(rng.integers(0, 256, (180, 320, 3), dtype=np.uint8), (7, 7), 2)
+        frames.append(i420_to_nv12(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)))
+    nv12 = torch.from_numpy(np.stack(frames))
+    net = {"letterbox": NetInput(128, 128, offsets=(10.0, 20.0, 30.0), scale=0.5, keep_aspect=True, pad_value=114.0,
+                                 interpolation=interp),
+           "stretch_bgr_nhwc": NetInput(96, 64, bgr=True, interpolation=interp, nhwc=True),
+           "gray_symmetric": NetInput(100, 100, channels=1, gray=True, offsets=(0.0,), keep_aspect=True, symmetric=True,
+                                      interpolation=interp)}[variant]
+    got = nv12_preprocess(nv12, net, dtype=torch.float32).numpy()
+    ref = preprocess(nv12_to_rgb(nv12), net, dtype=torch.float32).numpy()
+    assert got.shape == ref.shape
+    d = np.abs(got - ref) / net.scale  # in pixel levels
+    assert d.max() <= (1.01 if interp == 0 else 2.01) and d.mean() < 0.2, (d.max(), d.mean())
+    if variant == "letterbox":  # 320x180 -> 128x72 at the top, pad below
+        assert (got[:, :, 72:] == (114.0 - np.array([10.0, 20.0, 30.0])[:, None, None]) * 0.5).all()
+        assert got[:, :, :72].std() > 5
+    if variant == "gray_symmetric":  # 100x56 centred: 22 rows above and below
+        assert (got[:, :, :22] == 0).all() and (got[:, :, 78:] == 0).all() and got[:, :, 22:78].std() > 5

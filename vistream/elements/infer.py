@@ -9,7 +9,7 @@ from vistream.core.element import Element, register
 from vistream.core.errors import ElementError
 from vistream.core.pad import Pad, PadDirection, PadPresence, PadTemplate
 from vistream.core.props import Property
-from vistream.elements.video import is_gpu_data, rgb_frames
+from vistream.elements.video import buffer_format, is_gpu_data, rgb_frames
 
 # Element properties handed to the engine as overrides when the user sets them (DeepStream semantics:
 # a property set on the element wins over the config file).
@@ -79,13 +79,22 @@ class NvInfer(Element):
     def chain(self, pad: Pad, buffer: Buffer) -> FlowReturn:
         if buffer.batch_meta is None:
             raise ElementError("nvinfer needs batched buffers: put nvstreammux before it", self.name)
-        frames = rgb_frames(buffer)
+        if self._takes_nv12(buffer):  # the GPU engine scales and converts NV12 straight into the network input
+            frames = buffer.data
+        else:
+            frames = rgb_frames(buffer)
         if is_gpu_data(frames) and not getattr(self.engine, "on_gpu", False):
             frames = frames.detach().cpu().numpy()  # CPU engine (forced, or a model torch cannot run)
         # The model runs on the engine's workers while this thread takes the next batch: a batch is finished
         # and pushed (in order) once enough later slices are queued to keep every worker busy.
         self._inflight.append((buffer, self.engine.submit(frames, buffer.batch_meta)))
         return self._finish(drain=False)
+
+    def _takes_nv12(self, buffer: Buffer) -> bool:
+        """A GPU NV12 batch for a full-frame model on the GPU engine: no RGB copy of the frames is made."""
+        eng = self.engine
+        return (is_gpu_data(buffer.data) and buffer_format(buffer.caps) == "NV12" and getattr(eng, "on_gpu", False)
+                and eng.is_primary)
 
     def _finish(self, drain: bool) -> FlowReturn:
         """Push the oldest batches that are done; with ``drain`` all of them (waiting), otherwise also wait

@@ -371,21 +371,52 @@ class NvStreamMux(Element):
         return Buffer(data, pts=self._batch_pts(first_pts), caps=out_caps, batch_meta=bm, frame_num=self.batches - 1)
 
     def _make_gpu_buffer(self, batch: list[tuple[_SourceState, _Frame, int]]) -> Buffer:
-        """GPU batch: NV12 (or RGB) frames in GPU memory -> one ``(B, H, W, 3)`` RGB uint8 CUDA tensor at the mux
-        size, converted and scaled in one pass per input size; caps ``video/x-raw(memory:NVMM),format=RGB``."""
+        """GPU batch of frames in GPU memory, caps ``video/x-raw(memory:NVMM)``. NV12 frames already at the mux
+        size stay NV12, as DeepStream's nvstreammux batches them: one ``(B, H*3/2, W)`` tensor (nvinfer scales and
+        converts them straight into the network input; elements that need RGB convert on the GPU). Otherwise
+        one ``(B, H, W, 3)`` RGB uint8 tensor at the mux size, converted and scaled in one pass per input size."""
         import torch
 
-        from vistream.gpu.ops import nv12_to_rgb, resize_rgb
-
         out_w, out_h = self._props["width"], self._props["height"]
-        pad_mode = bool(self._props["enable-padding"])
-        interp = self._props["interpolation-method"]
         device = next(fr.data.device for _, fr, _ in batch if is_gpu_data(fr.data))
         sizes = []
         for _, fr, _ in batch:
             w, h = frame_size(fr.data, buffer_format(fr.caps))
             sizes.append((w, h))
         tw, th = out_w or sizes[0][0], out_h or sizes[0][1]
+        keep_nv12 = all(is_gpu_data(fr.data) and buffer_format(fr.caps) == "NV12" for _, fr, _ in batch) and all(
+            size == (tw, th) for size in sizes)
+        if keep_nv12:
+            out = torch.stack([fr.data for _, fr, _ in batch])
+        else:
+            out = self._gpu_rgb_batch(batch, sizes, tw, th, device)
+        now_ns = time.time_ns()
+        attach_ts = self._props["attach-sys-ts"]
+        metas, first_pts = [], -1
+        for i, (st, fr, num) in enumerate(batch):
+            if first_pts < 0 and fr.pts >= 0:
+                first_pts = fr.pts
+            metas.append(FrameMeta(
+                source_id=st.source_id, batch_id=i, pad_index=st.source_id, frame_num=num,
+                buf_pts=fr.pts, ntp_timestamp=now_ns if attach_ts else 0,
+                source_frame_width=sizes[i][0], source_frame_height=sizes[i][1], pipeline_width=tw,
+                pipeline_height=th))
+        self.batches += 1
+        bm = BatchMeta(max_frames_in_batch=self._props["batch-size"], frame_meta_list=metas)
+        caps = batch[0][1].caps
+        fr = caps.get("framerate") if caps is not None else None
+        out_caps = video_caps("NV12" if keep_nv12 else "RGB", tw, th, fr, ("memory:NVMM",),
+                              **{"batch-size": self._props["batch-size"]})
+        return Buffer(out, pts=self._batch_pts(first_pts), caps=out_caps, batch_meta=bm, frame_num=self.batches - 1)
+
+    def _gpu_rgb_batch(self, batch, sizes: list[tuple[int, int]], tw: int, th: int, device):
+        """The frames of ``batch`` as one ``(B, th, tw, 3)`` RGB CUDA tensor (NV12 converted, sizes scaled)."""
+        import torch
+
+        from vistream.gpu.ops import nv12_to_rgb, resize_rgb
+
+        pad_mode = bool(self._props["enable-padding"])
+        interp = self._props["interpolation-method"]
         out = torch.empty((len(batch), th, tw, 3), dtype=torch.uint8, device=device)
         groups: dict[tuple, list[int]] = {}
         for i, (_, fr, _) in enumerate(batch):
@@ -403,23 +434,7 @@ class NvStreamMux(Element):
                 out[idx] = resize_rgb(x.contiguous(), tw, th, pad=pad_mode, interpolation=interp)
             else:
                 raise ElementError(f"GPU batching supports NV12 and RGB/BGR(A) frames, not {fmt}", self.name)
-        now_ns = time.time_ns()
-        attach_ts = self._props["attach-sys-ts"]
-        metas, first_pts = [], -1
-        for i, (st, fr, num) in enumerate(batch):
-            if first_pts < 0 and fr.pts >= 0:
-                first_pts = fr.pts
-            metas.append(FrameMeta(
-                source_id=st.source_id, batch_id=i, pad_index=st.source_id, frame_num=num,
-                buf_pts=fr.pts, ntp_timestamp=now_ns if attach_ts else 0,
-                source_frame_width=sizes[i][0], source_frame_height=sizes[i][1], pipeline_width=tw,
-                pipeline_height=th))
-        self.batches += 1
-        bm = BatchMeta(max_frames_in_batch=self._props["batch-size"], frame_meta_list=metas)
-        caps = batch[0][1].caps
-        fr = caps.get("framerate") if caps is not None else None
-        out_caps = video_caps("RGB", tw, th, fr, ("memory:NVMM",), **{"batch-size": self._props["batch-size"]})
-        return Buffer(out, pts=self._batch_pts(first_pts), caps=out_caps, batch_meta=bm, frame_num=self.batches - 1)
+        return out
 
     def _batch_pts(self, pts: int) -> int:
         """The batch's PTS (its first frame's), kept increasing: a partial batch pushed on timeout can start

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from vistream.gpu import is_gpu_array
-from vistream.gpu.ops import NetInput, letterbox_size, preprocess, to_numpy
+from vistream.gpu.ops import NetInput, letterbox_size, nv12_preprocess, nv12_to_rgb, preprocess, to_numpy
 from vistream.infer.backends import Backend
 from vistream.infer.backends.torch_cuda import TorchCudaBackend
 from vistream.infer.config import (
@@ -89,7 +89,8 @@ class GpuInferEngine(InferEngine):
     ``GpuInferEngine(config, overrides=None, *, gpu_id=None, backend=None, cuda_graphs=None)``: the model runs
     on ``backend=torch`` (:class:`~vistream.infer.backends.torch_cuda.TorchCudaBackend`) unless the config names
     another backend explicitly. ``process(frames, batch_meta)`` accepts a ``(B, H, W, 3)`` uint8 RGB CUDA tensor
-    (an ``nvstreammux`` GPU batch; row ``i`` is the frame with ``batch_id == i``) or NumPy frames; secondary
+    or a ``(B, H*3/2, W)`` NV12 CUDA tensor (an ``nvstreammux`` GPU batch; row ``i`` is the frame with
+    ``batch_id == i``; NV12 is scaled and converted straight into the network input) or NumPy frames; secondary
     (object) mode and non-torch backends run on a host copy with the CPU engine's code. Results are the same
     metadata as the CPU engine's.
 
@@ -131,6 +132,8 @@ class GpuInferEngine(InferEngine):
 
     def process(self, frames, batch_meta: BatchMeta) -> int:
         if not (self.on_gpu and self.is_primary and is_gpu_array(frames)):
+            if is_gpu_array(frames) and frames.dim() == 3:  # NV12 batch: the host engine takes RGB frames
+                frames = nv12_to_rgb(frames)
             return super().process(to_numpy(frames) if is_gpu_array(frames) else frames, batch_meta)
         due = [fm for fm in batch_meta.frame_meta_list if self._due(fm)]
         if not due:
@@ -152,8 +155,9 @@ class GpuInferEngine(InferEngine):
             self._write_raw(res, f"source-{fm.source_id}_frame-{fm.frame_num}")
 
     def infer_gpu(self, frames: torch.Tensor) -> tuple[dict[str, np.ndarray], list[Transform]]:
-        """Pre-process and run a ``(B, H, W, 3)`` uint8 RGB CUDA batch; outputs come back as NumPy arrays (for
-        YOLOX, the decoded candidates above the threshold: ``{CANDIDATES: [(xyxy, scores, cls)] per image}``)."""
+        """Pre-process and run a ``(B, H, W, 3)`` uint8 RGB or ``(B, H*3/2, W)`` NV12 CUDA batch; outputs come
+        back as NumPy arrays (for YOLOX, the decoded candidates above the threshold: ``{CANDIDATES: [(xyxy,
+        scores, cls)] per image}``)."""
         if self.gpu_decode:
             return self.finish_gpu(self._start_gpu(frames, keep_grid=True))
         out, transforms = self._run_gpu(frames)
@@ -165,8 +169,13 @@ class GpuInferEngine(InferEngine):
         return host, transforms
 
     def _run_gpu(self, frames: torch.Tensor) -> tuple[dict[str, torch.Tensor], list[Transform]]:
-        b, h, w, _ = frames.shape
-        out = self.backend.infer_tensor(preprocess(frames, self.net_input, dtype=self.backend.dtype))
+        if frames.dim() == 3:  # NV12 (B, H*3/2, W): scaled and converted straight into the network input
+            b, h, w = frames.shape[0], frames.shape[1] * 2 // 3, frames.shape[2]
+            x = nv12_preprocess(frames, self.net_input, dtype=self.backend.dtype)
+        else:
+            b, h, w, _ = frames.shape
+            x = preprocess(frames, self.net_input, dtype=self.backend.dtype)
+        out = self.backend.infer_tensor(x)
         nw, nh, px, py = letterbox_size(w, h, self.net_input)
         return out, [Transform(nw / w, nh / h, px, py, 0.0, 0.0, float(w), float(h))] * b
 

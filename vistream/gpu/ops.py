@@ -220,6 +220,82 @@ def preprocess(frames: torch.Tensor, net: NetInput, dtype: torch.dtype = torch.f
     return out
 
 
+_TAPS: dict[tuple, tuple] = {}  # (n_in, n_out, mode, device) -> sampling taps, reused batch after batch
+
+
+def _taps(n_in: int, n_out: int, mode: str, device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Source indices ``i0``, ``i1`` and the weight of ``i1`` for each of ``n_out`` output pixels, as
+    ``F.interpolate`` computes them (``nearest``: ``i1 == i0``, weight 0; ``bilinear``: ``align_corners=False``,
+    negative source positions clamped to 0)."""
+    key = (n_in, n_out, mode, str(device))
+    if key not in _TAPS:
+        scale = torch.tensor(n_in / n_out, dtype=torch.float32)
+        d = torch.arange(n_out, dtype=torch.float32)
+        if mode == "nearest":
+            i0 = (d * scale).floor().long().clamp_(max=n_in - 1)
+            i1, w1 = i0, torch.zeros(n_out)
+        else:
+            src = ((d + 0.5) * scale - 0.5).clamp_(min=0)
+            i0 = src.long().clamp_(max=n_in - 1)
+            i1 = (i0 + 1).clamp_(max=n_in - 1)
+            w1 = src - i0
+        _TAPS[key] = (i0.to(device), i1.to(device), w1.to(device))
+    return _TAPS[key]
+
+
+def nv12_preprocess(nv12: torch.Tensor, net: NetInput, dtype: torch.dtype = torch.float16,
+                    out: torch.Tensor | None = None, matrix: str = "bt601") -> torch.Tensor:
+    """NV12 batch ``(B, H*3/2, W)`` -> the network input, as :func:`preprocess` of ``nv12_to_rgb(nv12)`` gives it
+    but without the full-size RGB frames: only the pixels the scaling reads are gathered (luma and chroma at the
+    same taps, chroma replicated 2x2 as the full-size conversion does), then interpolated, converted to RGB,
+    rounded and normalised at the network size. This is how nvinfer takes nvstreammux's NV12 batches.
+
+    Nearest and bilinear ``scaling-filter`` values; others convert the whole frames first (same result as
+    before). Differences to the two-step path are rounding only (one quantisation instead of two)."""
+    b, h3, w = nv12.shape
+    h = h3 * 2 // 3
+    mode = INTERP_MODES[net.interpolation]
+    if mode not in ("nearest", "bilinear"):
+        return preprocess(nv12_to_rgb(nv12, matrix=matrix), net, dtype=dtype, out=out)
+    nw, nh, px, py = letterbox_size(w, h, net)
+    y0, y1, wy = _taps(h, nh, mode, nv12.device)
+    x0, x1, wx = _taps(w, nw, mode, nv12.device)
+    luma = nv12[:, :h]
+    chroma = nv12[:, h:].reshape(b, h // 2, w // 2, 2)
+    if mode == "nearest":
+        rows, cols = y0, x0
+    else:
+        rows, cols = torch.cat([y0, y1]), torch.cat([x0, x1])
+    # (B, rows, cols, 3) YUV at the taps: two gathers per plane, each over the few rows/columns the scaling reads
+    yuv = torch.cat([luma.index_select(1, rows).index_select(2, cols)[..., None],
+                     chroma.index_select(1, rows // 2).index_select(2, cols // 2)], -1).float()
+    if mode == "bilinear":  # rows/columns [:n] are the i0 taps, [n:] the i1 taps
+        yuv = torch.lerp(yuv[:, :nh], yuv[:, nh:], wy[None, :, None, None])
+        yuv = torch.lerp(yuv[:, :, :nw], yuv[:, :, nw:], wx[None, None, :, None])
+    # the full-size conversion's arithmetic (see _fused_kernel), element by element: no matrix product, whose
+    # TF32 rounding could move a pixel across a rounding boundary
+    rv, gu, gv, bu = _yuv_coeffs(matrix)
+    lum = (yuv[..., 0] - 16.0) * (255.0 / 219.0)
+    cu, cv = yuv[..., 1] - 128.0, yuv[..., 2] - 128.0
+    x = torch.stack([lum + rv * cv, lum - gu * cu - gv * cv, lum + bu * cu], 1)
+    x = x.add_(0.5).clamp_(0, 255).floor_()  # the uint8 frames' quantisation
+    if net.gray:
+        x = (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]).round_()
+    elif net.bgr:
+        x = x.flip(1)
+    offs = torch.tensor(net.offsets, dtype=torch.float32, device=nv12.device).view(1, -1, 1, 1)
+    x = (x - offs) * net.scale
+    shape = (b, net.channels, net.height, net.width)
+    if out is None:
+        out = torch.empty((b, net.height, net.width, net.channels) if net.nhwc else shape, dtype=dtype,
+                          device=nv12.device)
+    target = out.permute(0, 3, 1, 2) if net.nhwc else out
+    if (nw, nh) != (net.width, net.height):
+        target.copy_(((torch.tensor(net.pad_value, device=nv12.device) - offs) * net.scale).expand(shape))
+    target[:, :, py:py + nh, px:px + nw] = x
+    return out
+
+
 def to_numpy(t):
     """A CUDA tensor as a NumPy array on the host (other inputs pass through)."""
     if hasattr(t, "detach") and hasattr(t, "cpu"):
