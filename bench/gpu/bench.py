@@ -627,6 +627,7 @@ def main() -> None:
                     help="decode_threaded runs: STREAMSxPROCESSES,...")
     ap.add_argument("--e2e-streams", default="32,64", help="unpaced end-to-end stream counts, one process")
     ap.add_argument("--procs-streams", default="64,128", help="unpaced end-to-end stream counts, --procs processes")
+    ap.add_argument("--paced-seconds", type=float, default=10, help="measured seconds of each paced run")
     ap.add_argument("--paced", default="", help="paced stream counts for --procs processes (default: from unpaced)")
     ap.add_argument("--elements", default="16x1,64x8", help="launch-string runs: STREAMSxPROCESSES,...")
     ap.add_argument("--elements-source", choices=sorted(ELEMENT_SOURCES), default="filesrc",
@@ -697,7 +698,7 @@ def main() -> None:
                                                                       min(160, int(best * 0.8 // 30) // 8 * 8)})
         for n in paced:
             if n >= 8:
-                res["e2e_procs"].append(e2e_procs(a.clip, n, a.procs, True, 10, a.dec_threads, a.decoder,
+                res["e2e_procs"].append(e2e_procs(a.clip, n, a.procs, True, a.paced_seconds, a.dec_threads, a.decoder,
                                                    a.mux_format))
                 save()
     if "latency" in parts:

@@ -363,8 +363,11 @@ def test_nv12_preprocess_on_the_gpu_matches_converting_first(cuda):
     eng = GpuInferEngine(YOLOX_CFG, {"batch-size": 8, "network-mode": 2})
     got = nv12_preprocess(nv12, eng.net_input, dtype=torch.float32)
     ref = preprocess(nv12_to_rgb(nv12), eng.net_input, dtype=torch.float32)
-    d = (got - ref).abs()
-    assert d.max().item() <= 2.01 and d.mean().item() < 0.2, (d.max().item(), d.mean().item())
+    d = (got - ref).abs().flatten().cpu()
+    # rounding only, except where a colour saturates: the full-size conversion clamps each pixel before the
+    # scaling averages them, the direct path clamps the average (measured on an H100: max 8, mean 0.06)
+    p999 = d.kthvalue(int(0.999 * d.numel())).values.item()
+    assert p999 <= 2.01 and d.max().item() <= 16 and d.mean().item() < 0.2, (p999, d.max().item(), d.mean().item())
 
     def run(frames):
         bm = BatchMeta(max_frames_in_batch=8, frame_meta_list=[

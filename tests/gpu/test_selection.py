@@ -262,3 +262,27 @@ def test_nv12_preprocess_matches_converting_first_on_host_tensors(interp, varian
         assert got[:, :, :72].std() > 5
     if variant == "gray_symmetric":  # 100x56 centred: 22 rows above and below
         assert (got[:, :, :22] == 0).all() and (got[:, :, 78:] == 0).all() and got[:, :, 22:78].std() > 5
+
+
+def test_silu_fusion_keeps_the_model_outputs_on_the_cpu(monkeypatch):
+    """The converted YOLOX-nano's 104 ``x * sigmoid(x)`` pairs run as F.silu: same outputs as the graph as
+    converted (VISTREAM_TORCH_FUSE=0), FP32 on the CPU."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    pytest.importorskip("onnx2torch", reason="onnx2torch is not installed")
+    from vistream.infer.backends import torch_cuda
+
+    model = str(Path(__file__).resolve().parents[2] / "samples" / "models" / "yolox_nano_416_coco.onnx")
+    fused = torch_cuda.TorchCudaBackend(model, device="cpu")
+    monkeypatch.setenv(torch_cuda.FUSE_ENV, "0")
+    plain = torch_cuda.TorchCudaBackend(model, device="cpu")
+    assert (fused.fused_ops, plain.fused_ops) == (104, 0)
+    def calls(backend, kind):
+        return sum(n.op == "call_module" and isinstance(backend.module.get_submodule(n.target), kind)
+                   for n in backend.module.graph.nodes)
+
+    assert (calls(plain, torch.nn.Sigmoid), calls(fused, torch.nn.Sigmoid)) == (110, 6)  # the head's 6 stay
+    assert sum(n.target is torch.nn.functional.silu for n in fused.module.graph.nodes) == 104
+    x = torch.rand((2, 3, 416, 416), generator=torch.Generator().manual_seed(0)) * 255
+    a, b = fused.infer_tensor(x), plain.infer_tensor(x)
+    for name in plain.output_names:
+        assert torch.allclose(a[name], b[name], rtol=1e-4, atol=1e-3), (a[name] - b[name]).abs().max()
