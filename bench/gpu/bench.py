@@ -16,9 +16,11 @@
    Paced at 30 FPS per stream: is every stream at >= 30 FPS and does the latency stay flat? ``--dec-threads K``:
    K threads per process drive all NVDEC sessions instead of one thread per stream. ``--decoder threaded``:
    decode with ``vistream.gpu.nvdec.FileDecoder`` (PyNvVideoCodec's ``ThreadedDecoder``, what ``uridecodebin``
-   does for local files). The worker processes take ``VISTREAM_CUDA_SYNC`` (spin, yield, blocking),
-   ``VISTREAM_NVDEC_STREAM=own`` (decoders on CUDA streams of their own) and ``VISTREAM_GPU_SLEEP_WAIT=0``
-   (nvinfer waits as the CUDA context does instead of on a blocking event) from the environment.
+   does for local files). ``--mux-format rgb``: batches converted to RGB at the mux size before nvinfer (NV12
+   otherwise, as nvstreammux keeps them). The worker processes take ``VISTREAM_CUDA_SYNC`` (spin, yield,
+   blocking), ``VISTREAM_GPU_STREAM=default`` (nvinfer's work on the default stream instead of its own),
+   ``VISTREAM_TORCH_FUSE=0`` (no SiLU fusion) and ``VISTREAM_GPU_SLEEP_WAIT=0`` (nvinfer waits as the CUDA
+   context does instead of on a blocking event) from the environment.
 4. ``latency``: decode -> sink per frame (p50/p99) at 8 paced streams.
 5. ``elements``: the launch-string pipeline (STREAMSxPROCESSES runs, ``--elements``; sources ``filesrc ! qtdemux
    ! h264parse ! nvv4l2decoder`` or ``--elements-source uri``: ``uridecodebin``); ``osd``: 16 streams with
@@ -325,8 +327,7 @@ class E2E:
 
     def decoder_threaded(self, i):
         """Demux and decode in PyNvVideoCodec's C++ threads (``vistream.gpu.nvdec.FileDecoder``, what
-        uridecodebin uses for files); this thread only copies the frames out of its ring buffer, four at a time
-        (``VISTREAM_NVDEC_STREAM=own``: on a CUDA stream of the decoder's own)."""
+        uridecodebin uses for files); this thread only copies the frames out of its ring buffer, four at a time."""
         from vistream.gpu.nvdec import FileDecoder
 
         dec = FileDecoder(self.clip, batch=1 if self.paced else 4)

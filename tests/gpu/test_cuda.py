@@ -57,8 +57,7 @@ def test_nvdec_elementary_stream_in_chunks(cuda):
     assert len(kept) == 120
 
 
-@pytest.mark.parametrize("own_stream", [False, True])
-def test_file_decoder_matches_packet_decoder(cuda, own_stream):
+def test_file_decoder_matches_packet_decoder(cuda):
     """FileDecoder (demux + NVDEC in PyNvVideoCodec's threads, on the default stream or a stream of its own)
     gives the packet decoder's frames and pts; restart() decodes the file again."""
     import torch
@@ -67,7 +66,7 @@ def test_file_decoder_matches_packet_decoder(cuda, own_stream):
 
     assert threaded_decoding()
     ref = list(decode_file(str(CLIP)))
-    dec = FileDecoder(str(CLIP), own_stream=own_stream)
+    dec = FileDecoder(str(CLIP))
     got = list(dec)
     dec.restart()
     again = [pts for _, (_, pts) in zip(range(40), dec, strict=False)]
@@ -76,7 +75,7 @@ def test_file_decoder_matches_packet_decoder(cuda, own_stream):
     assert [p for _, p in got] == [p for _, p in ref] and again == [p for _, p in ref][:40]
     for (a, _), (b, _) in zip(got[::97], ref[::97], strict=True):
         assert a.shape == b.shape == (540, 640) and torch.equal(a, b)
-    dec4 = FileDecoder(str(CLIP), drop_frame_interval=4, own_stream=own_stream)
+    dec4 = FileDecoder(str(CLIP), drop_frame_interval=4)
     kept = list(dec4)
     dec4.close()
     assert [p for _, p in kept] == [p for _, p in ref][::4]

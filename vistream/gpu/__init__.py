@@ -112,20 +112,6 @@ def cuda_sync_from_env() -> str | None:
     return mode
 
 
-@functools.cache
-def primary_context(gpu_id: int = 0) -> int:
-    """The handle of the primary CUDA context of ``gpu_id`` (the one PyTorch uses), retained for the life of
-    the process: what PyNvVideoCodec takes with a CUDA stream of ours."""
-    import ctypes
-
-    cuda = _libcuda()
-    dev, ctx = ctypes.c_int(), ctypes.c_void_p()
-    if cuda is None or cuda.cuDeviceGet(ctypes.byref(dev), int(gpu_id)) != 0 \
-            or cuda.cuDevicePrimaryCtxRetain(ctypes.byref(ctx), dev) != 0:
-        raise GpuUnavailableError(f"no CUDA context for GPU {gpu_id}")
-    return int(ctx.value)
-
-
 def shared_gpu_hint(processes: int) -> str | None:
     """A hint for ``processes`` processes about to share this machine's NVIDIA GPU without MPS, else None."""
     if processes < 2 or device_mode() == "cpu" or not _nvidia_driver_present() or mps_running():
@@ -240,5 +226,5 @@ def status() -> str:
 
 
 __all__ = ["ENV", "GpuUnavailableError", "INSTALL_HINT", "device_mode", "infer_engine", "is_gpu_array",
-           "missing_reason", "mps_running", "primary_context", "require_gpu", "set_blocking_sync", "set_cuda_sync",
+           "missing_reason", "mps_running", "require_gpu", "set_blocking_sync", "set_cuda_sync",
            "cuda_sync_from_env", "shared_gpu_hint", "status", "use_gpu"]

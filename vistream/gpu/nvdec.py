@@ -114,12 +114,6 @@ def decode_file(path: str, gpu_id: int = 0, copy: bool = True) -> Iterator[tuple
         yield (t.clone() if copy else t), int(fr.getPTS())
 
 
-def own_stream_default() -> bool:
-    """Whether :class:`FileDecoder` copies frames on a CUDA stream of its own: ``VISTREAM_NVDEC_STREAM=own``
-    (``default``: the default stream, which every other kernel of the process waits on)."""
-    return os.environ.get("VISTREAM_NVDEC_STREAM", "default").strip().lower() == "own"
-
-
 def threaded_decoding() -> bool:
     """Whether local files are demuxed and decoded in PyNvVideoCodec's C++ threads (:class:`FileDecoder`):
     its ``ThreadedDecoder`` exists and ``VISTREAM_NVDEC_THREADED`` is not ``0``."""
@@ -141,12 +135,11 @@ class FileDecoder:
 
     Iterating yields ``(nv12_tensor, pts)`` in display order, ``pts`` in the stream's time-base units; tensors
     are copies. ``drop_frame_interval`` keeps every Nth frame. :meth:`restart` decodes the file again,
-    :meth:`close` stops the threads. ``own_stream`` (default: ``VISTREAM_NVDEC_STREAM=own``) runs the decoder's
-    copies on a CUDA stream of its own; the frames are then ordered before later work on the default stream.
+    :meth:`close` stops the threads.
     """
 
     def __init__(self, path: str, gpu_id: int = 0, drop_frame_interval: int = 0, buffer: int = 16,
-                 batch: int = 4, own_stream: bool | None = None) -> None:
+                 batch: int = 4) -> None:
         require_gpu(gpu_id, need_decoder=True, what="NVDEC decoding")
         import PyNvVideoCodec as nvc
 
@@ -154,18 +147,7 @@ class FileDecoder:
         self.gpu_id = gpu_id
         self.drop = max(1, int(drop_frame_interval))
         self.batch = max(1, min(batch, buffer))
-        if own_stream is None:
-            own_stream = own_stream_default()
-        kw = {}
-        self._stream = None
-        if own_stream:
-            # the decoder's copies on a stream of their own: on the default stream they would wait for (and
-            # hold up) every kernel the process queued there, inference included
-            from vistream.gpu import primary_context
-
-            self._stream = torch.cuda.Stream(device=gpu_id)
-            kw = {"cuda_context": primary_context(gpu_id), "cuda_stream": self._stream.cuda_stream}
-        self._dec = nvc.ThreadedDecoder(self.path, buffer, gpu_id=gpu_id, use_device_memory=True, **kw)
+        self._dec = nvc.ThreadedDecoder(self.path, buffer, gpu_id=gpu_id, use_device_memory=True)
         self.frames_decoded = 0
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, int]]:
@@ -180,16 +162,9 @@ class FileDecoder:
                     kept.append(fr)
             yield from self._copies(kept)
 
-    def _copies(self, frames: list) -> list[tuple[torch.Tensor, int]]:
-        if self._stream is None:
-            return [(torch.from_dlpack(fr).clone(), int(fr.getPTS())) for fr in frames]
-        with torch.cuda.stream(self._stream):  # ordered before the decoder reuses the ring buffer's surfaces
-            out = [(torch.from_dlpack(fr).clone(), int(fr.getPTS())) for fr in frames]
-        consumer = torch.cuda.default_stream(self.gpu_id)
-        consumer.wait_stream(self._stream)  # work queued later on the default stream sees the copies,
-        for t, _ in out:  # and the allocator keeps their memory until that work is done
-            t.record_stream(consumer)
-        return out
+    @staticmethod
+    def _copies(frames: list) -> list[tuple[torch.Tensor, int]]:
+        return [(torch.from_dlpack(fr).clone(), int(fr.getPTS())) for fr in frames]
 
     def restart(self) -> None:
         """Decode the file again from its start (the NVDEC session is reused): a looping source. The

@@ -29,7 +29,6 @@ from vistream.infer.config import ConfigError
 MAX_GRAPH_BATCH = 256
 GRAPH_ENV = "VISTREAM_CUDA_GRAPHS"  # 0 disables CUDA graphs (debugging, profiling)
 FUSE_ENV = "VISTREAM_TORCH_FUSE"  # 0 runs the converted graph as it is (no SiLU fusion; for comparisons)
-CHANNELS_LAST_ENV = "VISTREAM_TORCH_CHANNELS_LAST"  # 1: NHWC activations (cuDNN's native FP16 layout)
 
 
 def _free_batch(proto, input_name: str):
@@ -241,7 +240,6 @@ class TorchCudaBackend:
             warnings.warn(f"{key}: network-mode=1 (INT8) needs TensorRT calibration; backend=torch runs FP16",
                           stacklevel=3)
         self._torch = torch
-        self.channels_last = self.device.type == "cuda" and os.environ.get(CHANNELS_LAST_ENV, "0") == "1"
         self.max_batch = 1
         if dims[0] in (None, 1):  # try a dynamic batch first; keep it only when it gives per-image results
             try:
@@ -280,10 +278,7 @@ class TorchCudaBackend:
                 self.fused_ops = _fuse_silu(module)
             except Exception as e:  # other onnx2torch internals: run the modules as converted
                 warnings.warn(f"{key}: could not fuse SiLU activations ({e}); running them as converted", stacklevel=3)
-        module = module.eval().to(self.device, self.dtype)
-        if self.channels_last:
-            module = module.to(memory_format=self._torch.channels_last)
-        return module
+        return module.eval().to(self.device, self.dtype)
 
     def _probe_batch(self, dims) -> int:
         """0 when a batch of 2 gives each image's own outputs, else 1."""
@@ -344,8 +339,6 @@ class TorchCudaBackend:
         CUDA-graph replay are reused by the next call of the same batch size: copy them before then."""
         torch = self._torch
         x = x.to(self.device, self.dtype, non_blocking=True)
-        if self.channels_last and x.dim() == 4:
-            x = x.contiguous(memory_format=torch.channels_last)
         if self.max_batch == 1 and x.shape[0] > 1:
             parts = [self.infer_tensor(x[i:i + 1]) for i in range(x.shape[0])]
             return {n: torch.cat([p[n] for p in parts]) for n in self.output_names}
