@@ -18,8 +18,7 @@
    decode with ``vistream.gpu.nvdec.FileDecoder`` (PyNvVideoCodec's ``ThreadedDecoder``, what ``uridecodebin``
    does for local files). ``--mux-format rgb``: batches converted to RGB at the mux size before nvinfer (NV12
    otherwise, as nvstreammux keeps them). The worker processes take ``VISTREAM_CUDA_SYNC`` (spin, yield,
-   blocking), ``VISTREAM_GPU_STREAM=default`` (nvinfer's work on the default stream instead of its own),
-   ``VISTREAM_TORCH_FUSE=0`` (no SiLU fusion) and ``VISTREAM_GPU_SLEEP_WAIT=0`` (nvinfer waits as the CUDA
+   blocking), ``VISTREAM_TORCH_FUSE=0`` (no SiLU fusion) and ``VISTREAM_GPU_SLEEP_WAIT=0`` (nvinfer waits as the CUDA
    context does instead of on a blocking event) from the environment.
 4. ``latency``: decode -> sink per frame (p50/p99) at 8 paced streams.
 5. ``elements``: the launch-string pipeline (STREAMSxPROCESSES runs, ``--elements``; sources ``filesrc ! qtdemux

@@ -32,7 +32,6 @@ from vistream.meta import BatchMeta
 
 GPU_DECODE_ENV = "VISTREAM_GPU_DECODE"  # 0: download the raw outputs and decode them on the host
 CANDIDATES = "__candidates__"  # key of the pre-decoded (xyxy, scores, class ids) in a per-image output dict
-STREAM_ENV = "VISTREAM_GPU_STREAM"  # "default": the engine's GPU work on the legacy default stream (comparisons)
 SLEEP_WAIT_ENV = "VISTREAM_GPU_SLEEP_WAIT"  # 0: wait for results as the CUDA context does (spinning by default)
 CANDIDATE_CAP = 1024  # YOLOX candidates per image copied without reading their count first (see _yolox_candidates)
 
@@ -41,14 +40,14 @@ class GpuWork:
     """A batch queued on the GPU by :meth:`GpuInferEngine.start_gpu`: its candidate copy's pinned buffers and
     the blocking-sync event that says the copy is done."""
 
-    __slots__ = ("cap", "counts", "event", "exact", "frames", "rows", "stream", "transforms")
+    __slots__ = ("cap", "counts", "event", "exact", "frames", "rows", "transforms")
 
     def __init__(self) -> None:
         self.event = torch.cuda.Event(blocking=True)
         self.rows: torch.Tensor | None = None
         self.counts: torch.Tensor | None = None
         self.cap = 0
-        self.frames = self.exact = self.stream = None
+        self.frames = self.exact = None
         self.transforms: list[Transform] = []
 
     def done(self) -> bool:
@@ -67,12 +66,12 @@ class GpuWork:
         return True
 
 
-def _sync(event: torch.cuda.Event, stream: torch.cuda.Stream) -> None:
+def _sync(event: torch.cuda.Event) -> None:
     """Wait for ``event`` (recorded on the current stream) asleep: it is a blocking-sync event, so the waiting
-    thread sleeps instead of spinning a core the tracker needs. ``VISTREAM_GPU_SLEEP_WAIT=0``: wait for
-    ``stream`` (the event's) as the CUDA context does (for measurements)."""
+    thread sleeps instead of spinning a core the tracker needs. ``VISTREAM_GPU_SLEEP_WAIT=0``: wait for the
+    stream as the CUDA context does (for measurements)."""
     if os.environ.get(SLEEP_WAIT_ENV, "1") == "0":
-        stream.synchronize()
+        torch.cuda.current_stream().synchronize()
     else:
         event.synchronize()
 
@@ -128,13 +127,6 @@ class GpuInferEngine(InferEngine):
         self._grid: torch.Tensor | None = None
         self._event: torch.cuda.Event | None = None
         self._free_work: list[GpuWork] = []  # candidate copies' pinned buffers and events, reused
-        # The engine's GPU work (pre-processing, model, candidate copy) on a stream of its own: PyNvVideoCodec
-        # copies decoded frames out of NVDEC's surfaces on the legacy default stream (or a blocking stream),
-        # which waits for every kernel queued on the default stream; with the model there, a decoder's
-        # surfaces stay mapped until the batch ahead of it is done and NVDEC stalls. Torch's streams do not
-        # synchronise with the default stream.
-        self._stream = (torch.cuda.Stream(device=self.backend.device)
-                        if self.on_gpu and os.environ.get(STREAM_ENV, "own").strip().lower() != "default" else None)
         if self.on_gpu:  # capture the graphs of every batch bucket before frames flow
             self.backend.warmup(self.config.batch_size)
 
@@ -168,11 +160,10 @@ class GpuInferEngine(InferEngine):
         scores, cls)] per image}``)."""
         if self.gpu_decode:
             return self.finish_gpu(self._start_gpu(frames, keep_grid=True))
-        with self._on_stream(frames):
-            out, transforms = self._run_gpu(frames)
-            for k in self.output_names:  # FP32 on the GPU, then one copy each into reused pinned host memory
-                self._host_copy(k, out[k].float())
-            self._wait()
+        out, transforms = self._run_gpu(frames)
+        for k in self.output_names:  # FP32 on the GPU, then one copy each into reused pinned host memory
+            self._host_copy(k, out[k].float())
+        self._wait()
         # copies: the pinned buffers are reused by the next call while results may still be in use
         host = {k: self._pinned[k].numpy().copy() for k in self.output_names}
         return host, transforms
@@ -194,18 +185,8 @@ class GpuInferEngine(InferEngine):
         return self._start_gpu(frames, keep_grid=False)
 
     def _start_gpu(self, frames: torch.Tensor, keep_grid: bool) -> GpuWork:
-        with self._on_stream(frames):
-            out, transforms = self._run_gpu(frames)
-            return self._candidates_start(out[self.output_names[0]], frames, transforms, keep_grid)
-
-    def _on_stream(self, frames: torch.Tensor):
-        """Context running the engine's work on its stream, after the work queued so far on the caller's stream
-        (which produced ``frames``); ``frames`` stays allocated until the engine's stream has read it."""
-        if self._stream is None:
-            return torch.cuda.stream(None)  # a no-op context
-        self._stream.wait_stream(torch.cuda.current_stream(self._stream.device))
-        frames.record_stream(self._stream)
-        return torch.cuda.stream(self._stream)
+        out, transforms = self._run_gpu(frames)
+        return self._candidates_start(out[self.output_names[0]], frames, transforms, keep_grid)
 
     def finish_gpu(self, work: GpuWork) -> tuple[dict[str, list], list[Transform]]:
         """The outputs of a :meth:`start_gpu` batch, as :meth:`infer_gpu` returns them."""
@@ -282,25 +263,23 @@ class GpuInferEngine(InferEngine):
         # the exact path (more candidates than the cap) needs the grid: kept when the caller finishes before
         # the model runs again (a CUDA graph reuses its output buffer), else the batch is run again
         work.exact = (out, keep, score, cls) if keep_grid else None
-        work.stream = torch.cuda.current_stream()
-        work.event.record(work.stream)
+        work.event.record()
         return work
 
     def _candidates_finish(self, work: GpuWork) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         try:
-            _sync(work.event, work.stream)
+            _sync(work.event)
             counts = work.counts.numpy().tolist()
             if max(counts, default=0) > work.cap:
-                with torch.cuda.stream(work.stream):  # where the batch ran (its frames are kept for that stream)
-                    if work.exact is None:  # the model's output buffer was reused since: run the batch again
-                        out, _ = self._run_gpu(work.frames)
-                        work.exact = self._yolox_scores(out[self.output_names[0]])
-                    return self._yolox_candidates_exact(*work.exact)
+                if work.exact is None:  # the model's output buffer was reused since: run the batch again
+                    out, _ = self._run_gpu(work.frames)
+                    work.exact = self._yolox_scores(out[self.output_names[0]])
+                return self._yolox_candidates_exact(*work.exact)
             rows = work.rows.numpy()
             return [(rows[b, :c, :4].copy(), rows[b, :c, 4].copy(), rows[b, :c, 5].astype(np.int64))
                     for b, c in enumerate(counts)]
         finally:
-            work.frames = work.exact = work.stream = None
+            work.frames = work.exact = None
             self._free_work.append(work)
 
     def _yolox_candidates_exact(self, out, keep, score, cls) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -339,9 +318,8 @@ class GpuInferEngine(InferEngine):
         """Wait for the work queued so far on the current stream (see :func:`_sync`)."""
         if self._event is None:
             self._event = torch.cuda.Event(blocking=True)
-        stream = torch.cuda.current_stream()
-        self._event.record(stream)
-        _sync(self._event, stream)
+        self._event.record()
+        _sync(self._event)
 
     def _postprocess_all(self, outputs, transforms: list[Transform]):
         if CANDIDATES not in outputs:
