@@ -195,7 +195,7 @@ def preprocess(frames: torch.Tensor, net: NetInput, dtype: torch.dtype = torch.f
     ``(pixel - offsets) * scale`` in the model's colour order, padding strips filled with ``pad-value``.
     ``out`` (e.g. a CUDA-graph input buffer) is written in place when given.
     """
-    b, h, w, _ = frames.shape
+    _, h, w, _ = frames.shape
     nw, nh, px, py = letterbox_size(w, h, net)
     # FP16 arithmetic for an FP16 network (half the bytes of the full-resolution intermediate); channels-last
     # strides are kept so the interpolation reads the HWC frames in place.
@@ -203,19 +203,29 @@ def preprocess(frames: torch.Tensor, net: NetInput, dtype: torch.dtype = torch.f
     x = _interp(frames.permute(0, 3, 1, 2).to(work), (nh, nw), INTERP_MODES[net.interpolation])
     if (nw, nh) != (w, h) and net.interpolation in (1, 2, 4, 5, 6):
         x = x.round_().clamp_(0, 255)  # the CPU path resizes uint8 images: keep the same quantisation
+    return _network_input(x, net, (nw, nh, px, py), dtype, out)
+
+
+def _network_input(x: torch.Tensor, net: NetInput, placement: tuple[int, int, int, int], dtype: torch.dtype,
+                   out: torch.Tensor | None) -> torch.Tensor:
+    """Scaled RGB pixels ``x`` ``(B, 3, nh, nw)`` (in the arithmetic dtype) -> the network input: the model's
+    colour order, ``(pixel - offsets) * scale``, placed at ``(px, py)`` of ``out`` (made when None) with the
+    padding strips at ``pad-value``; ``placement`` is :func:`letterbox_size`'s ``(nw, nh, px, py)``."""
+    nw, nh, px, py = placement
+    b = x.shape[0]
     if net.gray:
         x = (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]).round_()
     elif net.bgr:
         x = x.flip(1)
-    offs = torch.tensor(net.offsets, dtype=work, device=frames.device).view(1, -1, 1, 1)
+    offs = torch.tensor(net.offsets, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
     x = (x - offs) * net.scale
     shape = (b, net.channels, net.height, net.width)
     if out is None:
         out_shape = (b, net.height, net.width, net.channels) if net.nhwc else shape
-        out = torch.empty(out_shape, dtype=dtype, device=frames.device)
+        out = torch.empty(out_shape, dtype=dtype, device=x.device)
     target = out.permute(0, 3, 1, 2) if net.nhwc else out
     if (nw, nh) != (net.width, net.height):
-        target.copy_(((torch.tensor(net.pad_value, dtype=work, device=frames.device) - offs) * net.scale).expand(shape))
+        target.copy_(((torch.tensor(net.pad_value, dtype=x.dtype, device=x.device) - offs) * net.scale).expand(shape))
     target[:, :, py:py + nh, px:px + nw] = x
     return out
 
@@ -279,21 +289,7 @@ def nv12_preprocess(nv12: torch.Tensor, net: NetInput, dtype: torch.dtype = torc
     cu, cv = yuv[..., 1] - 128.0, yuv[..., 2] - 128.0
     x = torch.stack([lum + rv * cv, lum - gu * cu - gv * cv, lum + bu * cu], 1)
     x = x.add_(0.5).clamp_(0, 255).floor_()  # the uint8 frames' quantisation
-    if net.gray:
-        x = (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]).round_()
-    elif net.bgr:
-        x = x.flip(1)
-    offs = torch.tensor(net.offsets, dtype=torch.float32, device=nv12.device).view(1, -1, 1, 1)
-    x = (x - offs) * net.scale
-    shape = (b, net.channels, net.height, net.width)
-    if out is None:
-        out = torch.empty((b, net.height, net.width, net.channels) if net.nhwc else shape, dtype=dtype,
-                          device=nv12.device)
-    target = out.permute(0, 3, 1, 2) if net.nhwc else out
-    if (nw, nh) != (net.width, net.height):
-        target.copy_(((torch.tensor(net.pad_value, device=nv12.device) - offs) * net.scale).expand(shape))
-    target[:, :, py:py + nh, px:px + nw] = x
-    return out
+    return _network_input(x, net, (nw, nh, px, py), dtype, out)
 
 
 def to_numpy(t):
