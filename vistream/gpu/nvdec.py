@@ -155,16 +155,11 @@ class FileDecoder:
             frames = self._dec.get_batch_frames(self.batch)
             if not frames:  # end of the file
                 return
-            kept = []
             for fr in frames:
                 self.frames_decoded += 1
-                if (self.frames_decoded - 1) % self.drop == 0:
-                    kept.append(fr)
-            yield from self._copies(kept)
-
-    @staticmethod
-    def _copies(frames: list) -> list[tuple[torch.Tensor, int]]:
-        return [(torch.from_dlpack(fr).clone(), int(fr.getPTS())) for fr in frames]
+                if (self.frames_decoded - 1) % self.drop:
+                    continue
+                yield torch.from_dlpack(fr).clone(), int(fr.getPTS())
 
     def restart(self) -> None:
         """Decode the file again from its start (the NVDEC session is reused): a looping source. The
