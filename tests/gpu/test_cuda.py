@@ -27,6 +27,12 @@ def _cpu_frames(n: int) -> list[np.ndarray]:
     return out
 
 
+def _xyxy(fm) -> np.ndarray:
+    """The frame's object boxes as an ``(N, 4)`` x1, y1, x2, y2 array."""
+    return np.array([[o.rect_params.left, o.rect_params.top, o.rect_params.left + o.rect_params.width,
+                      o.rect_params.top + o.rect_params.height] for o in fm.obj_meta_list]).reshape(-1, 4)
+
+
 def test_nvdec_decodes_every_frame_with_timestamps(cuda):
     from vistream.gpu.nvdec import decode_file
 
@@ -245,8 +251,7 @@ def test_cpu_gpu_parity_on_the_shipped_clip(cuda, layout):
     count_diffs = []
     for i, fm in enumerate(bm.frame_meta_list):
         ref = cpu[i]
-        g = np.array([[o.rect_params.left, o.rect_params.top, o.rect_params.left + o.rect_params.width,
-                       o.rect_params.top + o.rect_params.height] for o in fm.obj_meta_list]).reshape(-1, 4)
+        g = _xyxy(fm)
         gcls = np.array([o.class_id for o in fm.obj_meta_list])
         count_diffs.append(abs(len(g) - len(ref)))
         total += len(ref)
@@ -377,10 +382,7 @@ def test_nv12_preprocess_on_the_gpu_matches_converting_first(cuda):
 
     total = matched = 0
     for a, b in zip(run(nv12_to_rgb(nv12)), run(nv12), strict=True):
-        ra = np.array([[o.rect_params.left, o.rect_params.top, o.rect_params.left + o.rect_params.width,
-                        o.rect_params.top + o.rect_params.height] for o in a.obj_meta_list]).reshape(-1, 4)
-        rb = np.array([[o.rect_params.left, o.rect_params.top, o.rect_params.left + o.rect_params.width,
-                        o.rect_params.top + o.rect_params.height] for o in b.obj_meta_list]).reshape(-1, 4)
+        ra, rb = _xyxy(a), _xyxy(b)
         assert abs(len(ra) - len(rb)) <= 1
         total += len(ra)
         if len(ra) and len(rb):
