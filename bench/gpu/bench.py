@@ -6,7 +6,8 @@
 1. ``decode``: aggregate NVDEC decode FPS of N copies of the 1080p30 clip (one session and thread each, a Python
    call per packet), in one process and in several (``decode_procs`` alone runs only the latter);
    ``decode_threaded``: the same with PyNvVideoCodec's ``ThreadedDecoder`` (demux and decode in C++ threads,
-   ``--threaded-streams STREAMSxPROCESSES,...``).
+   ``--threaded-streams STREAMSxPROCESSES,...``; ``--decode-copy``: each frame copied out of the decoder's ring
+   buffer, as the pipeline does).
 2. ``model``: YOLOX-Nano FP16 (backend=torch, CUDA graphs) at batch 1..64 with the GPU pre-processing of 1080p
    RGB frames, YOLOX decoded on the GPU and the candidates downloaded; A/B with the raw output downloaded; the
    model alone.
@@ -18,8 +19,9 @@
    decode with ``vistream.gpu.nvdec.FileDecoder`` (PyNvVideoCodec's ``ThreadedDecoder``, what ``uridecodebin``
    does for local files). ``--mux-format rgb``: batches converted to RGB at the mux size before nvinfer (NV12
    otherwise, as nvstreammux keeps them). The worker processes take ``VISTREAM_CUDA_SYNC`` (spin, yield,
-   blocking), ``VISTREAM_TORCH_FUSE=0`` (no SiLU fusion) and ``VISTREAM_GPU_SLEEP_WAIT=0`` (nvinfer waits as the CUDA
-   context does instead of on a blocking event) from the environment.
+   blocking), ``VISTREAM_TORCH_FUSE=0`` (no SiLU fusion) and ``VISTREAM_GPU_SLEEP_WAIT=0`` (nvinfer waits as the
+   CUDA context does instead of on a blocking event) from the environment. ``--seconds``: the counted window of
+   the unpaced runs and of ``decode_threaded`` (frames still in flight when it closes are not counted).
 4. ``latency``: decode -> sink per frame (p50/p99) at 8 paced streams.
 5. ``elements``: the launch-string pipeline (STREAMSxPROCESSES runs, ``--elements``; sources ``filesrc ! qtdemux
    ! h264parse ! nvv4l2decoder`` or ``--elements-source uri``: ``uridecodebin``); ``osd``: 16 streams with
@@ -140,10 +142,11 @@ def decode_ceiling_procs(clip: str, streams: int, procs: int, frames_per_stream:
 
 
 def decode_threaded(clip: str, streams: int, seconds: float = 8.0, batch: int = 4, buffer: int = 16,
-                    monitor: bool = True) -> dict:
+                    monitor: bool = True, copy: bool = False) -> dict:
     """NVDEC through PyNvVideoCodec's ``ThreadedDecoder``: demux and decode run in its C++ threads, Python only
     fetches batches of ``batch`` frames: the decode rate without a Python call per packet. Counted over
-    ``seconds`` after a 1 s warm-up (the decoders prefetch ``buffer`` frames when they are made)."""
+    ``seconds`` after a 1 s warm-up (the decoders prefetch ``buffer`` frames when they are made). ``copy``: each
+    frame is copied out of the decoder's ring buffer, as a pipeline that keeps frames must (FileDecoder)."""
     import PyNvVideoCodec as nvc
 
     decs = [nvc.ThreadedDecoder(clip, buffer, gpu_id=0, use_device_memory=True) for _ in range(streams)]
@@ -159,6 +162,9 @@ def decode_threaded(clip: str, streams: int, seconds: float = 8.0, batch: int = 
                 if not frames:  # end of the clip: start it again (the decoder is reused)
                     d.reconfigure_decoder(clip)
                     continue
+                if copy:
+                    for fr in frames:
+                        torch.from_dlpack(fr).clone()
                 counts[i] += len(frames)
         except Exception as exc:  # reported, not hidden: the part's result names it
             errors.append(f"stream {i}: {exc!r}")
@@ -176,7 +182,7 @@ def decode_threaded(clip: str, streams: int, seconds: float = 8.0, batch: int = 
         t.join(timeout=5)
     for d in decs:
         d.end()
-    res = {"streams": streams, "decoder": "ThreadedDecoder", "frames": c1 - c0, "seconds": round(dt, 2),
+    res = {"streams": streams, "decoder": "ThreadedDecoder", "copy": copy, "frames": c1 - c0, "seconds": round(dt, 2),
            "fps": round((c1 - c0) / dt, 1), "fps_per_stream": round((c1 - c0) / dt / streams, 1),
            "errors": errors[:4]}
     if mon is not None:
@@ -186,15 +192,15 @@ def decode_threaded(clip: str, streams: int, seconds: float = 8.0, batch: int = 
 
 
 def _decode_threaded_proc(args):
-    clip, streams, seconds, q, k = args
-    q.put(decode_threaded(clip, streams, seconds, monitor=k == 0))
+    clip, streams, (seconds, copy), q, k = args
+    q.put(decode_threaded(clip, streams, seconds, monitor=k == 0, copy=copy))
 
 
-def decode_threaded_procs(clip: str, streams: int, procs: int, seconds: float = 8.0) -> dict:
+def decode_threaded_procs(clip: str, streams: int, procs: int, seconds: float = 8.0, copy: bool = False) -> dict:
     """:func:`decode_threaded` split over ``procs`` processes, started together (their windows overlap)."""
-    rs = _in_processes(_decode_threaded_proc, clip, streams, procs, seconds)
+    rs = _in_processes(_decode_threaded_proc, clip, streams, procs, (seconds, copy))
     fps = sum(r["fps"] for r in rs)
-    res = {"streams": streams, "processes": procs, "decoder": "ThreadedDecoder", "fps": round(fps, 1),
+    res = {"streams": streams, "processes": procs, "decoder": "ThreadedDecoder", "copy": copy, "fps": round(fps, 1),
            "fps_per_stream": round(fps / streams, 1), "errors": [e for r in rs for e in r["errors"]][:4]}
     if mons := [r["machine"] for r in rs if "machine" in r]:
         res["machine"] = mons[0]
@@ -436,7 +442,7 @@ class E2E:
             self.stage["post"] += t2 - t
             self.stage["track"] += t3 - t2
             now = time.perf_counter()
-            if now - self.t0 > self.warmup:
+            if now - self.t0 > self.warmup and now <= self.t_end:  # frames sunk within the counted window
                 for fm, ts in zip(bm.frame_meta_list, stamps, strict=True):
                     self.per_stream[fm.source_id] += 1
                     self.objects += len(fm.obj_meta_list)
@@ -444,7 +450,7 @@ class E2E:
 
     def run(self, warmup: float = 3.0, ready=None, keep_latencies: bool = False) -> dict:
         """``ready()``: called once set up (graphs captured, sessions opened), before the clock starts."""
-        self.warmup = warmup
+        self.warmup, self.t_end = warmup, float("inf")
         b = 1
         while b <= 1 << (min(64, self.n) - 1).bit_length():  # capture the CUDA graphs before the streams start, as DeepStream
             shape = (b, self.mux_h * 3 // 2, self.mux_w) if self.mux_format == "nv12" else (b, self.mux_h, self.mux_w, 3)
@@ -470,6 +476,7 @@ class E2E:
         cpu = ThreadCpu(interval=0.5).start()  # CPU seconds per thread name over the counted window
         with Monitor() if self.monitor else contextlib.nullcontext() as mon:
             time.sleep(self.seconds)
+            self.t_end = time.perf_counter()  # the batches still in flight when the run stops are not counted
         threads_cpu = cpu.stop()
         self.stop.set()
         deadline = time.perf_counter() + 10
@@ -627,6 +634,10 @@ def main() -> None:
                     help="decode_threaded runs: STREAMSxPROCESSES,...")
     ap.add_argument("--e2e-streams", default="32,64", help="unpaced end-to-end stream counts, one process")
     ap.add_argument("--procs-streams", default="64,128", help="unpaced end-to-end stream counts, --procs processes")
+    ap.add_argument("--seconds", type=float, default=6,
+                    help="measured seconds of each unpaced end-to-end run and of each decode_threaded run")
+    ap.add_argument("--decode-copy", action="store_true",
+                    help="decode_threaded: copy each frame out of the decoder's ring buffer (as the pipeline does)")
     ap.add_argument("--paced-seconds", type=float, default=10, help="measured seconds of each paced run")
     ap.add_argument("--paced", default="", help="paced stream counts for --procs processes (default: from unpaced)")
     ap.add_argument("--elements", default="16x1,64x8", help="launch-string runs: STREAMSxPROCESSES,...")
@@ -673,7 +684,8 @@ def main() -> None:
     if "decode_threaded" in parts:
         res["decode_threaded"] = []
         for n, k in (tuple(int(v) for v in run.split("x")) for run in a.threaded_streams.split(",") if run):
-            r = decode_threaded(a.clip, n) if k == 1 else decode_threaded_procs(a.clip, n, k)
+            r = (decode_threaded(a.clip, n, a.seconds, copy=a.decode_copy) if k == 1
+                 else decode_threaded_procs(a.clip, n, k, a.seconds, copy=a.decode_copy))
             res["decode_threaded"].append(r)
             save()
     if "model" in parts:
@@ -685,12 +697,12 @@ def main() -> None:
     if "e2e" in parts:
         res["e2e"] = []
         for n in [int(v) for v in a.e2e_streams.split(",") if v]:
-            res["e2e"].append(E2E(a.clip, n, paced=False, seconds=6, dec_threads=a.dec_threads,
+            res["e2e"].append(E2E(a.clip, n, paced=False, seconds=a.seconds, dec_threads=a.dec_threads,
                                   decoder=a.decoder, monitor=True, mux_format=a.mux_format).run())
             save()
         res["e2e_procs"] = []
         for n in [int(v) for v in a.procs_streams.split(",") if v]:
-            res["e2e_procs"].append(e2e_procs(a.clip, n, a.procs, False, 6, a.dec_threads, a.decoder,
+            res["e2e_procs"].append(e2e_procs(a.clip, n, a.procs, False, a.seconds, a.dec_threads, a.decoder,
                                                a.mux_format))
             save()
         best = max([r["fps_total"] for r in res["e2e_procs"]] or [0])
