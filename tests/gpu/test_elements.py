@@ -121,6 +121,19 @@ def test_uridecodebin_decodes_on_nvdec(cuda, fp16_config, monkeypatch):
     _assert_parity(cpu, gpu)
 
 
+def test_nvvideoconvert_converts_gpu_batches_on_the_gpu(cuda, fp16_config, monkeypatch):
+    """nvstreammux ! nvvideoconvert ! video/x-raw(memory:NVMM),format=RGBA ! nvinfer: the NV12 batch is converted
+    on the GPU and reaches nvinfer as a CUDA RGBA batch; the objects are the CPU path's."""
+    src = f"filesrc location={CLIP} ! qtdemux ! h264parse ! nvv4l2decoder"
+    launch = _analysis(src, fp16_config).replace(
+        " ! nvinfer name=infer", " ! nvvideoconvert ! video/x-raw(memory:NVMM),format=RGBA ! nvinfer name=infer")
+    launch += " ! fakesink name=sink sync=false"
+    cpu, _ = _run_collect(launch, monkeypatch, "cpu")
+    gpu, flags = _run_collect(launch, monkeypatch, "gpu")
+    assert flags and set(flags) == {"RGBA"}, "CUDA RGBA batches must reach nvinfer"
+    _assert_parity(cpu, gpu)
+
+
 def _frame_pts(launch: str, monkeypatch, **env) -> list[tuple[int, int]]:
     """(frame_num, buf_pts) of every frame reaching ``fakesink name=sink`` with ``env`` set."""
     import vistream

@@ -25,6 +25,7 @@ from vistream.elements.video import (
     convert_color,
     download_buffer,
     frame_size,
+    is_gpu_data,
 )
 from vistream.meta import BatchMeta, DisplayMeta, FrameMeta, ObjectMeta, RectParams, TextParams
 
@@ -213,6 +214,20 @@ def remap_frame_meta(fm: FrameMeta, m: np.ndarray, clip: tuple[float, float, flo
 
 
 # --- the converter ------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class ConvertPlan:
+    """What :class:`VideoConverter` does to a frame of one size: ``crop`` (x, y, w, h) or None, then
+    ``flip`` (a flip-method; ``flipped_size`` after it), scaled into ``dest`` (x, y, w, h) of an
+    ``out_size`` frame; ``matrix`` maps input pixel coordinates to output ones."""
+
+    crop: tuple[int, int, int, int] | None
+    flip: int
+    flipped_size: tuple[int, int]
+    dest: tuple[int, int, int, int]
+    out_size: tuple[int, int]
+    matrix: np.ndarray
+
+
 class VideoConverter:
     """Converts frames: source crop → flip/rotate → scale into the destination rectangle → pixel format.
 
@@ -273,44 +288,56 @@ class VideoConverter:
             raise ElementError(f"{what} {x}:{y}:{w}:{h} lies outside the {width}x{height} frame")
         return x0, y0, x1 - x0, y1 - y0
 
-    def convert_frame(self, frame: np.ndarray, fmt: str) -> tuple[np.ndarray, np.ndarray]:
-        """Convert one frame; returns it with the 3x3 matrix mapping input pixel coordinates to output ones."""
-        in_w, in_h = frame_size(frame, fmt)
-        out_fmt = self.out_format or fmt
+    def plan(self, in_w: int, in_h: int) -> ConvertPlan:
+        """The geometry for a ``in_w x in_h`` input: what is cropped, flipped, scaled and placed where, and the
+        3x3 matrix mapping input pixel coordinates to output ones (shared by the CPU and GPU converters)."""
         out_w, out_h = self.output_size(in_w, in_h)
         m = np.eye(3)
-        work, wfmt = frame, fmt
-        if canonical_format(fmt) in ("NV12", "I420"):
-            if self.is_identity(fmt, in_w, in_h):
-                return frame, m
-            work, wfmt = convert_color(frame, fmt, "RGB"), "RGB"
+        crop = None
+        w, h = in_w, in_h
         if self.src_crop is not None:
-            x, y, w, h = self._clamp(self.src_crop, in_w, in_h, "src-crop")
-            work = work[y:y + h, x:x + w]
-            m = _translate(-x, -y) @ m
-        else:
-            w, h = in_w, in_h
+            crop = self._clamp(self.src_crop, in_w, in_h, "src-crop")
+            w, h = crop[2], crop[3]
+            m = _translate(-crop[0], -crop[1]) @ m
         if self.flip_method:
-            work = flip_frame(work, self.flip_method)
             m = flip_matrix(self.flip_method, w, h) @ m
             if self.flip_method in _SWAPS_AXES:
                 w, h = h, w
         if self.dest_crop is not None:
-            dx, dy, dw, dh = self._clamp(self.dest_crop, out_w, out_h, "dest-crop")
+            dest = self._clamp(self.dest_crop, out_w, out_h, "dest-crop")
         else:
-            dx, dy, dw, dh = 0, 0, out_w, out_h
-        if (dw, dh) != (w, h):
-            work = cv2.resize(work, (dw, dh), interpolation=self.interpolation)
-            m = _scale(dw / w, dh / h) @ m
+            dest = (0, 0, out_w, out_h)
+        if (dest[2], dest[3]) != (w, h):
+            m = _scale(dest[2] / w, dest[3] / h) @ m
         if self.dest_crop is not None:
-            canvas = np.zeros((out_h, out_w) + work.shape[2:], work.dtype)
+            m = _translate(dest[0], dest[1]) @ m
+        return ConvertPlan(crop, self.flip_method, (w, h), dest, (out_w, out_h), m)
+
+    def convert_frame(self, frame: np.ndarray, fmt: str) -> tuple[np.ndarray, np.ndarray]:
+        """Convert one frame; returns it with the 3x3 matrix mapping input pixel coordinates to output ones."""
+        in_w, in_h = frame_size(frame, fmt)
+        out_fmt = self.out_format or fmt
+        work, wfmt = frame, fmt
+        if canonical_format(fmt) in ("NV12", "I420"):
+            if self.is_identity(fmt, in_w, in_h):
+                return frame, np.eye(3)
+            work, wfmt = convert_color(frame, fmt, "RGB"), "RGB"
+        p = self.plan(in_w, in_h)
+        if p.crop is not None:
+            x, y, w, h = p.crop
+            work = work[y:y + h, x:x + w]
+        work = flip_frame(work, p.flip)
+        dx, dy, dw, dh = p.dest
+        if (dw, dh) != p.flipped_size:
+            work = cv2.resize(work, (dw, dh), interpolation=self.interpolation)
+        if self.dest_crop is not None:
+            canvas = np.zeros((p.out_size[1], p.out_size[0]) + work.shape[2:], work.dtype)
             canvas[dy:dy + dh, dx:dx + dw] = work
             work = canvas
-            m = _translate(dx, dy) @ m
         work = convert_color(work, wfmt, out_fmt)
-        if canonical_format(out_fmt) in ("NV12", "I420") and (out_w % 2 or out_h % 2):
-            raise ElementError(f"{out_fmt} needs an even width and height, got {out_w}x{out_h}")
-        return np.ascontiguousarray(work), m
+        if canonical_format(out_fmt) in ("NV12", "I420") and (p.out_size[0] % 2 or p.out_size[1] % 2):
+            raise ElementError(f"{out_fmt} needs an even width and height, got {p.out_size[0]}x{p.out_size[1]}")
+        return np.ascontiguousarray(work), p.matrix
 
     def convert(self, frames, fmt: str, batch_meta: BatchMeta | None = None):
         """Convert every frame of a batch; returns ``(frames, batch_meta)`` (a ``(B, H, W, C)`` array when the
@@ -327,18 +354,24 @@ class VideoConverter:
             data = np.stack(outs)
         else:
             data = outs
-        if batch_meta is None:
-            return data, None
-        if all(np.array_equal(mat, np.eye(3)) for mat in mats):
-            return data, batch_meta  # only the pixel format changed: the metadata stays the same objects
-        new = dataclasses.replace(batch_meta, frame_meta_list=[], batch_user_meta_list=list(batch_meta.batch_user_meta_list))
         out_fmt = self.out_format or fmt
+        return data, self.remap_batch(batch_meta, mats, [frame_size(o, out_fmt) for o in outs])
+
+    def remap_batch(self, batch_meta: BatchMeta | None, mats: list[np.ndarray],
+                    sizes: list[tuple[int, int]]) -> BatchMeta | None:
+        """``batch_meta`` with each frame's geometry mapped through ``mats[batch_id]`` and clipped to
+        ``sizes[batch_id]`` (the output frames' ``(width, height)``); the same object when nothing moved."""
+        if batch_meta is None:
+            return None
+        if all(np.array_equal(mat, np.eye(3)) for mat in mats):
+            return batch_meta  # only the pixel format changed: the metadata stays the same objects
+        new = dataclasses.replace(batch_meta, frame_meta_list=[], batch_user_meta_list=list(batch_meta.batch_user_meta_list))
         for fm in batch_meta.frame_meta_list:
-            if not 0 <= fm.batch_id < len(outs):
-                raise ElementError(f"frame meta batch_id {fm.batch_id} is outside the buffer's {len(outs)} frame(s)")
-            ow, oh = frame_size(outs[fm.batch_id], out_fmt)
+            if not 0 <= fm.batch_id < len(mats):
+                raise ElementError(f"frame meta batch_id {fm.batch_id} is outside the buffer's {len(mats)} frame(s)")
+            ow, oh = sizes[fm.batch_id]
             new.frame_meta_list.append(remap_frame_meta(fm, mats[fm.batch_id], (0, 0, ow, oh), self.flip_method))
-        return data, new
+        return new
 
 
 _MEMORY_TYPES = [(0, "nvbuf-mem-default", "Default memory allocated, specific to particular platform"),
@@ -375,7 +408,7 @@ class NvVideoConvert(Element):
         Property.enum("method", 1, "videoscale: the resampling method (used when set)", _VIDEOSCALE_METHODS),
         Property.uint("gpu-id", 0, "Set GPU Device ID (accepted)"),
         Property.enum("nvbuf-memory-type", 0, "Type of NvBufSurface memory allocated (accepted)", _MEMORY_TYPES),
-        Property.enum("compute-hw", 0, "Compute scaling hardware (accepted; scaling runs on the CPU)", COMPUTE_HW),
+        Property.enum("compute-hw", 0, "Compute scaling hardware (accepted; GPU batches convert on the GPU)", COMPUTE_HW),
         Property.uint("output-buffers", 4, "Number of output buffers (accepted)"),
         Property.bool("disable-passthrough", False, "Convert even when input and output caps are equal"),
     )
@@ -403,18 +436,29 @@ class NvVideoConvert(Element):
                               parse_crop(pr["dest-crop"], self.name, "dest-crop"), pr["flip-method"], interp)
 
     def chain(self, pad: Pad, buffer: Buffer) -> FlowReturn:
-        download_buffer(buffer)  # a GPU batch is drawn/converted on a host copy
         caps = buffer.caps
         if caps is not None and caps.media_type != "video/x-raw":
             raise ElementError(f"nvvideoconvert converts raw video, got {caps.media_type}")
         want = self.downstream_caps()
         conv = self._converter(want)
         fmt = buffer_format(caps)
+        features = want.features if want is not None and not want.is_any else (caps.features if caps else ())
+        if is_gpu_data(buffer.data) and "memory:NVMM" in features:
+            from vistream.gpu.convert import batch_frame_size, gpu_convertible
+
+            out_fmt = conv.out_format or fmt
+            if gpu_convertible(fmt, out_fmt) or (canonical_format(fmt) == canonical_format(out_fmt)
+                                                 and conv.is_identity(fmt, *batch_frame_size(buffer.data, fmt))):
+                return self._chain_gpu(buffer, conv, fmt, features, want)
+        if is_gpu_data(buffer.data) or (isinstance(buffer.data, list) and buffer.data and is_gpu_data(buffer.data[0])):
+            download_buffer(buffer)  # to host memory (caps without memory:NVMM), or an NV12/I420 output
+            caps = buffer.caps
+            if want is None or want.is_any:
+                features = caps.features if caps else ()
         frames = buffer.data
         if frames is None or len(frames) == 0:
             return self.push(buffer)
         w0, h0 = frame_size(frames[0], fmt)
-        features = want.features if want is not None and not want.is_any else (caps.features if caps else ())
         if conv.is_identity(fmt, w0, h0) and all(frame_size(f, fmt) == (w0, h0) for f in frames) \
                 and not self._props["disable-passthrough"]:
             if caps is not None and tuple(caps.features) != tuple(features):
@@ -424,6 +468,31 @@ class NvVideoConvert(Element):
         data, meta = conv.convert(frames, fmt, buffer.batch_meta)
         out_fmt = conv.out_format or fmt
         ow, oh = frame_size(data[0], out_fmt)
+        return self.push(self._output(buffer, data, meta, out_fmt, ow, oh, features, want))
+
+    def _chain_gpu(self, buffer: Buffer, conv: VideoConverter, fmt: str, features, want: Caps | None) -> FlowReturn:
+        """A CUDA batch converted on the GPU (``memory:NVMM`` downstream): the output stays in GPU memory."""
+        from vistream.gpu.convert import convert_gpu_batch
+
+        data = buffer.data
+        out_fmt = conv.out_format or fmt
+        if len(data) == 0:
+            return self.push(buffer)
+        if self._props["disable-passthrough"] and canonical_format(out_fmt) == canonical_format(fmt):
+            data = data.clone()  # a converted copy even when nothing changes
+        out, m = convert_gpu_batch(conv, data, fmt)
+        if out is buffer.data:
+            if buffer.caps is not None and tuple(buffer.caps.features) != tuple(features):
+                buffer.caps = buffer.caps.copy()
+                buffer.caps.features = tuple(features)
+            return self.push(buffer)
+        oh, ow = out.shape[1], out.shape[2]
+        meta = conv.remap_batch(buffer.batch_meta, [m] * out.shape[0], [(ow, oh)] * out.shape[0])
+        return self.push(self._output(buffer, out, meta, out_fmt, ow, oh, features, want))
+
+    @staticmethod
+    def _output(buffer: Buffer, data, meta, out_fmt: str, ow: int, oh: int, features, want: Caps | None) -> Buffer:
+        caps = buffer.caps
         out_caps = Caps("video/x-raw", tuple(features), **(dict(caps.fields) if caps is not None else {}))
         out_caps.fields.update({"format": out_fmt, "width": ow, "height": oh})
         if want is not None and isinstance(want.get("framerate"), Fraction) and "framerate" not in out_caps.fields:
@@ -431,4 +500,4 @@ class NvVideoConvert(Element):
         out = Buffer(data, pts=buffer.pts, duration=buffer.duration, caps=out_caps, batch_meta=meta,
                      source_id=buffer.source_id, frame_num=buffer.frame_num, dts=buffer.dts, flags=buffer.flags)
         out.extra.update(buffer.extra)
-        return self.push(out)
+        return out
