@@ -9,7 +9,8 @@ import pytest
 
 import vistream.elements.convert  # noqa: F401  (registers nvvideoconvert)
 import vistream.elements.osd  # noqa: F401
-from vistream import Buffer, Caps, Pipeline, PipelineError, PropertyError, State, make_element, parse_launch
+from tests.elements.element_helpers import run_through
+from vistream import Buffer, Caps, PipelineError, PropertyError, make_element, parse_launch
 from vistream.elements.convert import VideoConverter, flip_frame, parse_crop
 from vistream.elements.video import convert_color
 from vistream.meta import (
@@ -21,28 +22,6 @@ from vistream.meta import (
     LineParams,
     make_object,
 )
-
-
-def run_through(elements, buffers, caps=None):
-    """appsrc ! elements... [! capsfilter caps] ! appsink; returns the output buffers."""
-    p = Pipeline()
-    chain = [make_element("appsrc"), *elements]
-    if caps:
-        chain.append(make_element("capsfilter", caps=caps))
-    sink = make_element("appsink")
-    chain.append(sink)
-    p.add(*chain)
-    for a, b in zip(chain, chain[1:], strict=False):
-        a.link(b)
-    p.set_state(State.PLAYING)
-    for buf in buffers:
-        chain[0].push_buffer(buf)
-    chain[0].end_of_stream()
-    p.run(timeout=30)
-    out = []
-    while (s := sink.pull_sample(timeout=0)) is not None:
-        out.append(s.get_buffer())
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -12,28 +12,12 @@ import numpy as np
 import pytest
 
 import vistream.elements.dsexample  # noqa: F401  (registers dsexample)
-from vistream import Buffer, Caps, Pipeline, PipelineError, State, make_element, parse_launch
+from tests.elements.element_helpers import run_through
+from vistream import Buffer, Caps, PipelineError, make_element, parse_launch
 from vistream.elements.dsexample import COLOR_NAMES, FRAME_STATS_META, DsExample, color_histogram
 from vistream.meta import BatchMeta, FrameMeta, make_object
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_through(elements, buffers):
-    p = Pipeline()
-    chain = [make_element("appsrc"), *elements, make_element("appsink")]
-    p.add(*chain)
-    for a, b in zip(chain, chain[1:], strict=False):
-        a.link(b)
-    p.set_state(State.PLAYING)
-    for buf in buffers:
-        chain[0].push_buffer(buf)
-    chain[0].end_of_stream()
-    p.run(timeout=30)
-    out = []
-    while (s := chain[-1].pull_sample(timeout=0)) is not None:
-        out.append(s.get_buffer())
-    return out
 
 
 @pytest.fixture(scope="module")

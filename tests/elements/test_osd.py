@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import vistream.elements.osd  # noqa: F401  (registers nvdsosd)
-from vistream import Buffer, Caps, Pipeline, PipelineError, State, make_element
+from tests.elements.element_helpers import run_through as _run_through
+from vistream import Buffer, Caps, PipelineError, make_element
 from vistream.elements.draw import Painter, text_size
 from vistream.elements.osd import OsdRenderer, color_from_uint
 from vistream.elements.video import convert_color
@@ -31,24 +32,7 @@ RED, GREEN, BLUE = ColorParams(1, 0, 0, 1), ColorParams(0, 1, 0, 1), ColorParams
 
 def run_through(element, buffers, caps=None):
     """appsrc ! element [! capsfilter] ! appsink; returns the buffers that came out."""
-    p = Pipeline()
-    chain = [make_element("appsrc"), element]
-    if caps:
-        chain.append(make_element("capsfilter", caps=caps))
-    sink = make_element("appsink")
-    chain.append(sink)
-    p.add(*chain)
-    for a, b in zip(chain, chain[1:], strict=False):
-        a.link(b)
-    p.set_state(State.PLAYING)
-    for buf in buffers:
-        chain[0].push_buffer(buf)
-    chain[0].end_of_stream()
-    p.run(timeout=30)
-    out = []
-    while (s := sink.pull_sample(timeout=0)) is not None:
-        out.append(s.get_buffer())
-    return out
+    return _run_through([element], buffers, caps)
 
 
 def batch_buffer(frames: np.ndarray, fmt: str, metas: list[FrameMeta]) -> Buffer:

@@ -8,28 +8,12 @@ import pytest
 
 import vistream.elements.osd  # noqa: F401
 import vistream.elements.tiler  # noqa: F401  (registers nvmultistreamtiler)
-from vistream import Buffer, Caps, Pipeline, PipelineError, State, make_element, parse_launch
+from tests.elements.element_helpers import run_through
+from vistream import Buffer, Caps, PipelineError, make_element, parse_launch
 from vistream.elements.tiler import Tiler
 from vistream.meta import BatchMeta, ColorParams, DisplayMeta, FrameMeta, LineParams, make_object
 
 COLORS = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (0, 255, 255)]
-
-
-def run_through(elements, buffers):
-    p = Pipeline()
-    chain = [make_element("appsrc"), *elements, make_element("appsink")]
-    p.add(*chain)
-    for a, b in zip(chain, chain[1:], strict=False):
-        a.link(b)
-    p.set_state(State.PLAYING)
-    for buf in buffers:
-        chain[0].push_buffer(buf)
-    chain[0].end_of_stream()
-    p.run(timeout=30)
-    out = []
-    while (s := chain[-1].pull_sample(timeout=0)) is not None:
-        out.append(s.get_buffer())
-    return out
 
 
 def make_batch(source_ids, w=320, h=180, fmt="RGB"):

@@ -7,7 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from vistream import Buffer, Caps, Pipeline, State, make_element
+from tests.elements.element_helpers import run_through
+from vistream import Buffer, Caps, make_element
 from vistream.elements import convert as convert_mod
 from vistream.elements import video as video_mod
 from vistream.elements.convert import VideoConverter
@@ -79,21 +80,7 @@ def test_gpu_batch_conversion_matches_the_cpu_converter(device, src, dst, kw, ex
 
 
 def _run(buffers, caps: str) -> list[Buffer]:
-    p = Pipeline()
-    chain = [make_element("appsrc"), make_element("nvvideoconvert"), make_element("capsfilter", caps=caps),
-             make_element("appsink")]
-    p.add(*chain)
-    for a, b in zip(chain, chain[1:], strict=False):
-        a.link(b)
-    p.set_state(State.PLAYING)
-    for buf in buffers:
-        chain[0].push_buffer(buf)
-    chain[0].end_of_stream()
-    p.run(timeout=30)
-    out = []
-    while (s := chain[-1].pull_sample(timeout=0)) is not None:
-        out.append(s.get_buffer())
-    return out
+    return run_through([make_element("nvvideoconvert")], buffers, caps)
 
 
 def test_element_keeps_nvmm_batches_on_the_device_and_moves_the_metadata(monkeypatch):
