@@ -115,3 +115,21 @@ def test_element_keeps_nvmm_batches_on_the_device_and_moves_the_metadata(monkeyp
 
     (same,) = _run([batch()], "video/x-raw(memory:NVMM),format=NV12")  # nothing to do: passed through
     assert isinstance(same.data, torch.Tensor) and torch.equal(same.data, nv12)
+
+
+def test_element_without_caps_filter_keeps_the_batch_where_it_is(monkeypatch):
+    """No caps filter after the element: the input's memory is kept; a flip of an NVMM RGB batch stays a tensor,
+    an NV12 output (converted on the host) comes back as host frames without memory:NVMM."""
+    as_gpu = lambda d: isinstance(d, torch.Tensor)  # noqa: E731
+    monkeypatch.setattr(convert_mod, "is_gpu_data", as_gpu)
+    monkeypatch.setattr(video_mod, "is_gpu_data", as_gpu)
+    rgb = _frames(2)
+    caps = Caps("video/x-raw", ("memory:NVMM",), format="RGB", width=320, height=180)
+    (out,) = run_through([make_element("nvvideoconvert", **{"flip-method": "rotate-180"})],
+                         [Buffer(torch.from_numpy(rgb), pts=0, caps=caps)])
+    assert isinstance(out.data, torch.Tensor) and out.caps.is_nvmm
+    assert np.array_equal(out.data.numpy(), rgb[:, ::-1, ::-1])
+    nv12 = Caps("video/x-raw", ("memory:NVMM",), format="NV12", width=320, height=180)
+    (out,) = run_through([make_element("nvvideoconvert", **{"flip-method": "rotate-180"})],
+                         [Buffer(torch.from_numpy(_as(rgb, "NV12")), pts=0, caps=nv12)])
+    assert isinstance(out.data, np.ndarray) and out.data.shape == (2, 270, 320) and not out.caps.is_nvmm
