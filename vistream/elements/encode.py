@@ -54,6 +54,7 @@ class _Encoder(Element):
     def _activate(self) -> None:
         super()._activate()
         self._ctx = None
+        self.encoder_name: str | None = None  # the FFmpeg encoder in use, once the first frame has opened it
         self._size: tuple[int, int] | None = None
         self._count = 0
         self._last_pts = -1
@@ -70,10 +71,14 @@ class _Encoder(Element):
         return 0
 
     def _open(self, width: int, height: int, rate: Fraction | None) -> None:
+        self._open_codec(self.CODEC, self.codec_options(), width, height, rate)
+
+    def _open_codec(self, codec: str, options: dict[str, str], width: int, height: int,
+                    rate: Fraction | None) -> None:
         try:
-            ctx = av.CodecContext.create(self.CODEC, "w")
+            ctx = av.CodecContext.create(codec, "w")
         except (av.error.FFmpegError, ValueError) as e:
-            raise ElementError(f'encoder "{self.CODEC}" is not available in this FFmpeg build: {e}', self.name) from None
+            raise ElementError(f'encoder "{codec}" is not available in this FFmpeg build: {e}', self.name) from None
         ctx.width, ctx.height = width, height
         ctx.pix_fmt = "yuv420p"
         ctx.time_base = self.TIME_BASE
@@ -83,16 +88,17 @@ class _Encoder(Element):
             ctx.bit_rate = self.bitrate()
         if self.gop():
             ctx.gop_size = self.gop()
-        ctx.options = self.codec_options()
+        ctx.options = options
         try:
             ctx.open()
-        except av.error.FFmpegError as e:
-            raise ElementError(f"could not open encoder {self.CODEC} for {width}x{height}: {e}", self.name) from None
+        except (av.error.FFmpegError, OSError) as e:
+            raise ElementError(f"could not open encoder {codec} for {width}x{height}: {e}", self.name) from None
         self._ctx = ctx
+        self.encoder_name = codec
         self._size = (width, height)
-        caps = Caps(self.MEDIA, width=width, height=height, **{"codec-name": ctx.name if ctx.name != "libx264" else "h264"})
+        caps = Caps(self.MEDIA, width=width, height=height)
         caps.fields["codec-name"] = {"libx264": "h264", "libx265": "hevc", "libopenh264": "h264",
-                                     "h264_nvenc": "h264", "hevc_nvenc": "hevc"}.get(self.CODEC, ctx.name)
+                                     "h264_nvenc": "h264", "hevc_nvenc": "hevc"}.get(codec, ctx.name)
         if rate:
             caps.fields["framerate"] = Fraction(rate)
         if self.MEDIA in ("video/x-h264", "video/x-h265"):
@@ -101,7 +107,7 @@ class _Encoder(Element):
         self._caps = caps
 
     def chain(self, pad: Pad, buffer: Buffer) -> FlowReturn:
-        download_buffer(buffer)  # GPU frames (H100-class GPUs have no NVENC): encode a host copy with FFmpeg
+        download_buffer(buffer)  # GPU frames: FFmpeg's encoders (NVENC included) take host frames
         fmt = buffer_format(buffer.caps)
         if fmt not in AV_FORMATS:
             raise ElementError(f"cannot encode format {fmt}", self.name)
@@ -206,12 +212,28 @@ _NV_PRESETS = [(0, "DisablePreset", "Disable HW-Preset"), (1, "UltraFastPreset",
 _NV_TO_X264 = {0: "veryfast", 1: "ultrafast", 2: "superfast", 3: "veryfast", 4: "medium"}
 
 
+_NV_TO_NVENC = {0: "p4", 1: "p1", 2: "p2", 3: "p4", 4: "p6"}  # preset-level -> NVENC preset (p1 fastest)
+_NV_TUNING = {1: "hq", 2: "ll", 3: "ull", 4: "lossless"}  # tuning-info-id -> NVENC tune
+_NV_H264_PROFILES = {0: "baseline", 1: "baseline", 2: "main", 4: "high"}  # V4L2 H.264 profile ids
+
+
+def nvenc_usable_here() -> bool:
+    """Whether the nv encoders try NVENC: an NVIDIA driver is present and ``VISTREAM_DEVICE`` is not ``cpu``
+    (whether this GPU has an NVENC engine shows when the encoder opens)."""
+    from vistream.gpu import _nvidia_driver_present, device_mode
+
+    return device_mode() != "cpu" and _nvidia_driver_present()
+
+
 @register
 class NvV4l2H264Enc(_Encoder):
-    """DeepStream's H.264 encoder. On the CPU path it runs libx264 tuned for speed (``bitrate`` in bit/s,
-    ``iframeinterval`` as GOP length); NVENC on NVIDIA GPUs."""
+    """DeepStream's H.264 encoder: NVENC (FFmpeg's ``h264_nvenc``) on an NVIDIA GPU that has an NVENC engine,
+    else libx264 tuned for speed, with a warning on the bus saying why. ``bitrate`` in bit/s, ``iframeinterval``
+    as GOP length, ``preset-level``, ``control-rate``, ``profile``, ``tuning-info-id``, ``maxbitrate`` and
+    ``gpu-id`` map onto NVENC's options (onto x264's preset on the CPU)."""
 
     FACTORY = "nvv4l2h264enc"
+    NVENC = "h264_nvenc"
     ALIASES = ("nvh264enc", "openh264enc", "avenc_h264")
     DESCRIPTION = "H.264 encoder (NVENC on NVIDIA GPUs, libx264 on the CPU)"
     PROPERTIES = (
@@ -221,11 +243,12 @@ class NvV4l2H264Enc(_Encoder):
         Property.enum("preset-level", 1, "HW preset level for encoder", _NV_PRESETS),
         Property.enum("control-rate", 1, "Set control rate for v4l2 encode",
                       [(0, "variable_bitrate", "VBR"), (1, "constant_bitrate", "CBR")]),
-        Property.uint("profile", 0, "Set profile for v4l2 encode (accepted)"),
+        Property.uint("profile", 0, "Set profile for v4l2 encode: H.264 0 baseline, 2 main, 4 high (NVENC; H.265: main)"),
         Property.bool("insert-sps-pps", False, "Insert H.264 SPS, PPS at every IDR frame (accepted)"),
-        Property.uint("gpu-id", 0, "Set GPU Device ID (the CPU path ignores it)"),
-        Property.uint("tuning-info-id", 0, "Tuning info (accepted)"),
-        Property.uint("maxbitrate", 0, "Max bitrate for VBR (accepted)"),
+        Property.uint("gpu-id", 0, "Set GPU Device ID (NVENC)"),
+        Property.uint("tuning-info-id", 0, "Tuning info: 1 high quality, 2 low latency, 3 ultra low latency, 4 lossless "
+                      "(NVENC)"),
+        Property.uint("maxbitrate", 0, "Max bitrate for VBR (NVENC)"),
     )
 
     def bitrate(self) -> int:
@@ -237,12 +260,41 @@ class NvV4l2H264Enc(_Encoder):
     def codec_options(self) -> dict[str, str]:
         return {"preset": _NV_TO_X264.get(self._props["preset-level"], "veryfast")}
 
+    def nvenc_options(self) -> dict[str, str]:
+        """FFmpeg options of the NVENC encoder for the element's properties (no B-frames, as DeepStream)."""
+        pr = self._props
+        opts = {"preset": _NV_TO_NVENC.get(pr["preset-level"], "p4"), "rc": "cbr" if pr["control-rate"] == 1 else "vbr",
+                "gpu": str(pr["gpu-id"]), "bf": "0"}
+        if pr["tuning-info-id"] in _NV_TUNING:
+            opts["tune"] = _NV_TUNING[pr["tuning-info-id"]]
+        if pr["control-rate"] == 0 and pr["maxbitrate"]:
+            opts["maxrate"] = str(pr["maxbitrate"])
+        profile = self.nvenc_profile()
+        if profile:
+            opts["profile"] = profile
+        return opts
+
+    def nvenc_profile(self) -> str | None:
+        return _NV_H264_PROFILES.get(self._props["profile"])
+
+    def _open(self, width: int, height: int, rate: Fraction | None) -> None:
+        if nvenc_usable_here():
+            try:
+                self._open_codec(self.NVENC, self.nvenc_options(), width, height, rate)
+                return
+            except ElementError as e:
+                self.post_warning(f"NVENC is not usable here ({e.message}; H100/H200-class GPUs have no NVENC "
+                                  f"engine): encoding with {self.CODEC} on the CPU")
+        super()._open(width, height, rate)
+
 
 @register
 class NvV4l2H265Enc(NvV4l2H264Enc):
-    """DeepStream's H.265 encoder (libx265 on the CPU path)."""
+    """DeepStream's H.265 encoder: NVENC (``hevc_nvenc``) where the GPU has it, else libx265 (see
+    :class:`NvV4l2H264Enc`)."""
 
     FACTORY = "nvv4l2h265enc"
+    NVENC = "hevc_nvenc"
     ALIASES = ("nvh265enc", "x265enc", "avenc_hevc")
     DESCRIPTION = "H.265 encoder (NVENC on NVIDIA GPUs, libx265 on the CPU)"
     CODEC = "libx265"
@@ -254,6 +306,9 @@ class NvV4l2H265Enc(NvV4l2H264Enc):
 
     def codec_options(self) -> dict[str, str]:
         return {"preset": _NV_TO_X264.get(self._props["preset-level"], "veryfast"), "x265-params": "log-level=error"}
+
+    def nvenc_profile(self) -> str | None:
+        return "main"  # 8-bit input: Main (Main10 needs 10-bit frames)
 
 
 @register
