@@ -69,3 +69,10 @@ def test_nvenc_that_cannot_open_falls_back_with_a_warning(traffic_clip, tmp_path
     assert (name, got_codec, frames) == (cpu, codec, 48)
     assert len(warnings) == 1 and "NVENC is not usable here" in warnings[0] and cpu in warnings[0], warnings
     assert warnings[0].startswith("enc: ") and "_nvenc for 640x360" in warnings[0]  # element and encoder named
+
+
+@pytest.mark.parametrize(("enc", "cpu"), [("openh264enc", "libx264"), ("x265enc", "libx265")])
+def test_software_names_never_try_nvenc(traffic_clip, tmp_path, monkeypatch, enc, cpu):
+    monkeypatch.setattr(encode, "nvenc_usable_here", lambda: True)
+    name, warnings, _, frames = _encode(traffic_clip, tmp_path, enc)
+    assert (name, warnings, frames) == (cpu, [], 48)

@@ -176,7 +176,7 @@ def _sink(pipeline: Pipeline, cfg: AppConfig, sink: SinkConfig, idx: int) -> Ele
                    _add(pipeline, "x264enc", f"sink_enc_{idx}", bitrate=max(1, sink.bitrate // 1000),
                         key_int_max=sink.iframeinterval, speed_preset="veryfast", tune="zerolatency"))
         elif sink.codec == EncoderCodec.H265:
-            enc = _add(pipeline, "nvv4l2h265enc", f"sink_enc_{idx}", bitrate=sink.bitrate,
+            enc = _add(pipeline, "nvv4l2h265enc" if hw else "x265enc", f"sink_enc_{idx}", bitrate=sink.bitrate,
                        iframeinterval=sink.iframeinterval)
         else:
             enc = _add(pipeline, "avenc_mpeg4", f"sink_enc_{idx}", bitrate=sink.bitrate)

@@ -228,12 +228,14 @@ def nvenc_usable_here() -> bool:
 @register
 class NvV4l2H264Enc(_Encoder):
     """DeepStream's H.264 encoder: NVENC (FFmpeg's ``h264_nvenc``) on an NVIDIA GPU that has an NVENC engine,
-    else libx264 tuned for speed, with a warning on the bus saying why. ``bitrate`` in bit/s, ``iframeinterval``
+    else libx264 tuned for speed, with a warning on the bus saying why (the software names ``openh264enc`` and
+    ``avenc_h264`` always run libx264). ``bitrate`` in bit/s, ``iframeinterval``
     as GOP length, ``preset-level``, ``control-rate``, ``profile``, ``tuning-info-id``, ``maxbitrate`` and
     ``gpu-id`` map onto NVENC's options (onto x264's preset on the CPU)."""
 
     FACTORY = "nvv4l2h264enc"
     NVENC = "h264_nvenc"
+    NVENC_NAMES = ("nvv4l2h264enc", "nvh264enc")  # the software aliases (openh264enc, ...) never try NVENC
     ALIASES = ("nvh264enc", "openh264enc", "avenc_h264")
     DESCRIPTION = "H.264 encoder (NVENC on NVIDIA GPUs, libx264 on the CPU)"
     PROPERTIES = (
@@ -278,7 +280,7 @@ class NvV4l2H264Enc(_Encoder):
         return _NV_H264_PROFILES.get(self._props["profile"])
 
     def _open(self, width: int, height: int, rate: Fraction | None) -> None:
-        if nvenc_usable_here():
+        if self.factory_name in self.NVENC_NAMES and nvenc_usable_here():
             try:
                 self._open_codec(self.NVENC, self.nvenc_options(), width, height, rate)
                 return
@@ -295,6 +297,7 @@ class NvV4l2H265Enc(NvV4l2H264Enc):
 
     FACTORY = "nvv4l2h265enc"
     NVENC = "hevc_nvenc"
+    NVENC_NAMES = ("nvv4l2h265enc", "nvh265enc")
     ALIASES = ("nvh265enc", "x265enc", "avenc_hevc")
     DESCRIPTION = "H.265 encoder (NVENC on NVIDIA GPUs, libx265 on the CPU)"
     CODEC = "libx265"
