@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from vistream.compat._buffers import lookup as _lookup
+from vistream.elements.video import download_buffer
 from vistream.meta import (
     UNTRACKED_OBJECT_ID,
     ArrowParams,
@@ -435,13 +436,17 @@ def get_nvds_buf_surface(gst_buffer: int, batch_id: int) -> np.ndarray:
     """Frame ``batch_id`` of the buffer as a writable ``(H, W, 4)`` RGBA array: edits change the frame.
 
     As in DeepStream the frames must be RGBA: put ``nvvideoconvert ! capsfilter
-    caps=video/x-raw(memory:NVMM),format=RGBA`` before the probe.
+    caps=video/x-raw(memory:NVMM),format=RGBA`` before the probe. A batch in GPU memory is first moved to host
+    memory in the buffer (the elements after the probe then get host frames).
     """
     buf = _lookup(gst_buffer, "get_nvds_buf_surface")
     fmt = buf.caps.get("format") if buf.caps is not None else None
     if fmt != "RGBA":
         raise ValueError(f"pyds.get_nvds_buf_surface: frames are {fmt}, only RGBA is supported; put nvvideoconvert "
                          "and a capsfilter 'video/x-raw(memory:NVMM), format=RGBA' before this probe")
+    # A GPU batch (the GPU path keeps memory:NVMM frames on the device) is moved to host memory in the buffer
+    # itself, so that edits to the returned array reach the elements after the probe.
+    download_buffer(buf)
     frames = buf.data
     n = len(frames)
     if not 0 <= batch_id < n:
