@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pytest
 
+from tests.elements.element_helpers import DeviceBatch
 from vistream import Caps
 from vistream.compat import pyds
 from vistream.compat._buffers import in_flight
@@ -245,34 +246,15 @@ def test_tensor_meta_layers_and_their_memory_through_ctypes():
         pyds.get_nvds_LayerInfo(meta, 2)
 
 
-class _DeviceBatch:
-    """Stands in for a CUDA tensor batch: what download_buffer reads (detach().cpu().numpy())."""
-
-    def __init__(self, host: np.ndarray) -> None:
-        self.host = host
-
-    def detach(self):
-        return self
-
-    def cpu(self):
-        return self
-
-    def numpy(self) -> np.ndarray:
-        return self.host.copy()
-
-    def __len__(self) -> int:
-        return len(self.host)
-
-
 def test_buf_surface_of_a_gpu_batch_is_moved_to_host_memory_and_edits_stay(monkeypatch):
     """On the GPU path an NVMM RGBA batch is a device tensor: the surface call moves it into the buffer as host
     frames (caps without memory:NVMM) and returns a writable frame of that."""
     from vistream.elements import video
 
-    monkeypatch.setattr(video, "is_gpu_data", lambda d: isinstance(d, _DeviceBatch))
+    monkeypatch.setattr(video, "is_gpu_data", lambda d: isinstance(d, DeviceBatch))
     host = np.zeros((2, 8, 12, 4), np.uint8)
     host[1, 0, 0] = (1, 2, 3, 255)
-    buf = Buffer(_DeviceBatch(host), caps=Caps("video/x-raw", ("memory:NVMM",), format="RGBA", width=12, height=8),
+    buf = Buffer(DeviceBatch(host), caps=Caps("video/x-raw", ("memory:NVMM",), format="RGBA", width=12, height=8),
                  batch_meta=_batch())
     with in_flight(buf):
         frame = pyds.get_nvds_buf_surface(hash(buf), 1)

@@ -1,6 +1,9 @@
-"""Shared by element tests: run buffers through ``appsrc ! elements... [! capsfilter] ! appsink``."""
+"""Shared by element tests: run buffers through ``appsrc ! elements... [! capsfilter] ! appsink``; a stand-in
+for a GPU batch."""
 
 from __future__ import annotations
+
+import numpy as np
 
 from vistream import Buffer, Caps, Pipeline, State, make_element
 
@@ -24,3 +27,23 @@ def run_through(elements, buffers, caps: str | Caps | None = None) -> list[Buffe
     while (s := chain[-1].pull_sample(timeout=0)) is not None:
         out.append(s.get_buffer())
     return out
+
+
+class DeviceBatch:
+    """Stands in for a CUDA tensor batch where no GPU is present: what ``download_buffer`` and ``host_rgb_frames``
+    read (``detach().cpu().numpy()``). Tests make ``vistream.elements.video.is_gpu_data`` recognise it."""
+
+    def __init__(self, host: np.ndarray) -> None:
+        self.host = host
+
+    def detach(self) -> DeviceBatch:
+        return self
+
+    def cpu(self) -> DeviceBatch:
+        return self
+
+    def numpy(self) -> np.ndarray:
+        return self.host.copy()
+
+    def __len__(self) -> int:
+        return len(self.host)

@@ -26,7 +26,7 @@ from vistream.core.pad import PadDirection, PadPresence, PadTemplate
 from vistream.core.props import Property
 from vistream.elements.basesink import BaseSink
 from vistream.elements.tiler import Tiler
-from vistream.elements.video import buffer_format, convert_color
+from vistream.elements.video import buffer_format, convert_color, download_buffer
 
 
 def display_unavailable_reason(env: dict[str, str] | None = None) -> str | None:
@@ -232,6 +232,7 @@ class DisplaySink(BaseSink):
             return FlowReturn.OK
         if win.closed:
             raise ElementError("Output window was closed")
+        download_buffer(buffer)  # a GPU batch is shown from a host copy
         rgb = to_rgb_picture(buffer)
         ww, wh = self._props["window-width"], self._props["window-height"]
         if ww or wh:

@@ -13,6 +13,7 @@ from vistream.core.pad import PadDirection, PadPresence, PadTemplate
 from vistream.core.props import Property
 from vistream.elements.basesink import BaseSink
 from vistream.elements.media import LOCATION_CAPS, FileRef, check_readable
+from vistream.elements.video import download_buffer
 
 
 @register
@@ -72,7 +73,8 @@ class FileSink(BaseSink):
             return FlowReturn.OK
         if self._file is None:
             self._file = open(self._props["location"], "ab" if self._props["append"] else "wb")  # noqa: SIM115
-        self._file.write(bytes(data))
+        download_buffer(buffer)  # raw frames of a GPU batch are written from a host copy
+        self._file.write(bytes(buffer.data))
         return FlowReturn.OK
 
     def stop(self) -> None:

@@ -8,7 +8,7 @@ from vistream.core.element import Element, register
 from vistream.core.errors import ElementError
 from vistream.core.pad import Pad, PadDirection, PadPresence, PadTemplate
 from vistream.core.props import Property
-from vistream.elements.video import rgb_frames
+from vistream.elements.video import host_rgb_frames
 
 # Element properties that override the config file when set (gst-nvinferserver semantics).
 _OVERRIDES = ("unique-id", "process-mode", "infer-on-gie-id", "infer-on-class-ids", "batch-size", "interval")
@@ -69,7 +69,7 @@ class NvInferServer(Element):
         if buffer.batch_meta is None:
             raise ElementError("nvinferserver needs batched buffers: put nvstreammux before it", self.name)
         try:
-            self.frames_inferred += self.engine.process(rgb_frames(buffer), buffer.batch_meta)
+            self.frames_inferred += self.engine.process(host_rgb_frames(buffer), buffer.batch_meta)
         except RuntimeError as e:  # a Triton request failed: the message names the server and model
             raise ElementError(str(e), self.name) from None
         return self.push(buffer)

@@ -17,7 +17,14 @@ from vistream.core.pad import Pad, PadDirection, PadPresence, PadTemplate
 from vistream.core.props import Property
 from vistream.elements.basesink import BaseSink
 from vistream.elements.media import ENCODED_CAPS, encoded_caps, open_video, packet_buffers
-from vistream.elements.video import AV_FORMATS, FORMATS, buffer_format, convert_color, video_caps
+from vistream.elements.video import (
+    AV_FORMATS,
+    FORMATS,
+    buffer_format,
+    convert_color,
+    download_buffer,
+    video_caps,
+)
 from vistream.live.encoder import LiveEncoder
 from vistream.live.rtsp_server import RtspServer
 
@@ -90,6 +97,7 @@ class NvRtspOutSinkBin(BaseSink):
         self.frames_sent = 0
 
     def render(self, buffer: Buffer) -> FlowReturn:
+        download_buffer(buffer)  # a GPU batch is encoded from a host copy
         fmt = buffer_format(buffer.caps)
         for i in range(len(buffer.data)):
             frame = buffer.data[i]

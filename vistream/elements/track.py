@@ -7,7 +7,7 @@ from vistream.core.element import Element, register
 from vistream.core.errors import ElementError
 from vistream.core.pad import Pad, PadDirection, PadPresence, PadTemplate
 from vistream.core.props import Property
-from vistream.elements.video import rgb_frames
+from vistream.elements.video import host_rgb_frames
 
 
 @register
@@ -54,7 +54,7 @@ class NvTracker(Element):
     def chain(self, pad: Pad, buffer: Buffer) -> FlowReturn:
         if buffer.batch_meta is None:
             raise ElementError("nvtracker needs batched buffers: put nvstreammux before it", self.name)
-        frames = rgb_frames(buffer) if self.core.needs_frames else None
+        frames = host_rgb_frames(buffer) if self.core.needs_frames else None  # the re-ID model runs on the host
         self.core.process(buffer.batch_meta, frames)
         return self.push(buffer)
 

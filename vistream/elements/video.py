@@ -146,6 +146,13 @@ def rgb_frames(buffer) -> list[np.ndarray] | np.ndarray:
     return [convert_color(f, fmt, "RGB") for f in buffer.data]
 
 
+def host_rgb_frames(buffer) -> list[np.ndarray] | np.ndarray:
+    """:func:`rgb_frames` on the host: a GPU batch is converted on the GPU, then downloaded (for code that works
+    on NumPy frames: ONNX Runtime engines, re-ID embedders)."""
+    frames = rgb_frames(buffer)
+    return frames.detach().cpu().numpy() if is_gpu_data(frames) else frames
+
+
 def is_gpu_data(data) -> bool:
     """True for a torch CUDA tensor (a GPU frame or batch), without importing torch."""
     # torch CUDA tensors, recognised without importing torch or vistream.gpu on the CPU path
