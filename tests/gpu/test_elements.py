@@ -134,6 +134,34 @@ def test_nvvideoconvert_converts_gpu_batches_on_the_gpu(cuda, fp16_config, monke
     _assert_parity(cpu, gpu)
 
 
+def test_tiler_composites_gpu_batches_on_the_gpu(cuda, fp16_config, monkeypatch):
+    """4 sources -> nvstreammux (GPU NV12 batch) -> nvinfer -> nvtracker -> nvmultistreamtiler: the mosaic is a
+    CUDA tensor with memory:NVMM caps, each source's objects inside its tile."""
+    import vistream
+    from vistream.elements.video import is_gpu_data
+
+    monkeypatch.setenv("VISTREAM_DEVICE", "gpu")
+    src = f"filesrc location={CLIP} ! qtdemux ! h264parse ! nvv4l2decoder"
+    launch = (_analysis(src, fp16_config, 4) + " ! nvmultistreamtiler name=tiler rows=2 columns=2 width=1280 "
+              "height=720 ! fakesink name=sink sync=false")
+    p = vistream.parse_launch(launch)
+    seen = []
+
+    def probe(pad, info, _):
+        buf = info.get_buffer()
+        inside = all(0 <= o.rect_params.left - (fm.source_id % 2) * 640 <= 640
+                     and 0 <= o.rect_params.top - (fm.source_id // 2) * 360 <= 360
+                     for fm in buf.batch_meta.frame_meta_list for o in fm.obj_meta_list)
+        seen.append((is_gpu_data(buf.data), tuple(buf.data.shape), buf.caps.is_nvmm, inside,
+                     sum(len(fm.obj_meta_list) for fm in buf.batch_meta.frame_meta_list)))
+        return vistream.PadProbeReturn.OK
+
+    p.get_by_name("tiler").get_static_pad("src").add_probe(vistream.PadProbeType.BUFFER, probe, None)
+    p.run(timeout=300)
+    assert seen and all(s[:4] == (True, (1, 720, 1280, 3), True, True) for s in seen), seen[:3]
+    assert sum(s[4] for s in seen) >= 4 * 48
+
+
 def _frame_pts(launch: str, monkeypatch, **env) -> list[tuple[int, int]]:
     """(frame_num, buf_pts) of every frame reaching ``fakesink name=sink`` with ``env`` set."""
     import vistream

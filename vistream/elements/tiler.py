@@ -15,7 +15,7 @@ from vistream.core.pad import Pad, PadDirection, PadPresence, PadTemplate
 from vistream.core.props import Property
 from vistream.elements.convert import COMPUTE_HW, CV_INTERPOLATION, INTERPOLATION_METHODS, remap_frame_meta
 from vistream.elements.draw import PACKED_FORMATS
-from vistream.elements.video import buffer_format, convert_color, download_buffer, frame_size
+from vistream.elements.video import buffer_format, convert_color, download_buffer, frame_size, is_gpu_data
 from vistream.meta import BatchMeta, FrameMeta
 
 
@@ -56,6 +56,8 @@ class Tiler:
         self.interpolation = interpolation
         self._canvas: np.ndarray | None = None
         self._canvas_key: tuple | None = None
+        self.gpu_canvas = None  # the GPU path's canvas (a torch tensor; vistream.gpu.tiler), and its key
+        self.gpu_canvas_key: tuple | None = None
 
     def tile_rect(self, source_id: int) -> tuple[int, int, int, int] | None:
         """``(left, top, width, height)`` of a source's tile, or None when it has none."""
@@ -66,6 +68,31 @@ class Tiler:
         tw, th = self.width // self.columns, self.height // self.rows
         return (source_id % self.columns) * tw, (source_id // self.columns) * th, tw, th
 
+    def layout(self, count: int, batch_meta: BatchMeta | None) -> tuple[BatchMeta, list[tuple[FrameMeta, tuple]]]:
+        """The output batch meta (no frames yet) and the frames that get a tile, by source id, with their tile
+        ``(left, top, width, height)``; ``count`` frames in the buffer."""
+        metas: list[FrameMeta] = list(batch_meta.frame_meta_list) if batch_meta is not None else []
+        if batch_meta is None:  # an unbatched stream: the frames are tiles 0, 1, 2... in order
+            metas = [FrameMeta(source_id=i, pad_index=i, batch_id=i) for i in range(count)]
+        out_meta = BatchMeta(max_frames_in_batch=batch_meta.max_frames_in_batch if batch_meta else count,
+                             batch_user_meta_list=list(batch_meta.batch_user_meta_list) if batch_meta else [])
+        shown = []
+        for fm in sorted(metas, key=lambda f: f.source_id):
+            rect = self.tile_rect(fm.source_id)
+            if rect is None:
+                continue
+            if not 0 <= fm.batch_id < count:
+                raise ElementError(f"frame meta batch_id {fm.batch_id} is outside the buffer's {count} frame(s)")
+            shown.append((fm, rect))
+        return out_meta, shown
+
+    @staticmethod
+    def tile_meta(fm: FrameMeta, frame_w: int, frame_h: int, rect: tuple[int, int, int, int]) -> FrameMeta:
+        """``fm`` with its geometry moved from a ``frame_w x frame_h`` frame into its tile (``batch_id`` 0)."""
+        x, y, tw, th = rect
+        m = np.array([(tw / frame_w, 0, x), (0, th / frame_h, y), (0, 0, 1)], np.float64)
+        return remap_frame_meta(fm, m, (x, y, x + tw, y + th), batch_id=0)
+
     def composite(self, frames, fmt: str, batch_meta: BatchMeta | None) -> tuple[np.ndarray, BatchMeta]:
         out_fmt = fmt if fmt in PACKED_FORMATS else "RGB"
         channels = 1 if out_fmt == "GRAY8" else len(out_fmt)
@@ -74,17 +101,8 @@ class Tiler:
             self._canvas = np.zeros((self.height, self.width, channels), np.uint8)
             self._canvas_key = key
         canvas = self._canvas
-        metas: list[FrameMeta] = list(batch_meta.frame_meta_list) if batch_meta is not None else []
-        if batch_meta is None:  # an unbatched stream: the frames are tiles 0, 1, 2... in order
-            metas = [FrameMeta(source_id=i, pad_index=i, batch_id=i) for i in range(len(frames))]
-        out_meta = BatchMeta(max_frames_in_batch=batch_meta.max_frames_in_batch if batch_meta else len(frames),
-                             batch_user_meta_list=list(batch_meta.batch_user_meta_list) if batch_meta else [])
-        for fm in sorted(metas, key=lambda f: f.source_id):
-            rect = self.tile_rect(fm.source_id)
-            if rect is None:
-                continue
-            if not 0 <= fm.batch_id < len(frames):
-                raise ElementError(f"frame meta batch_id {fm.batch_id} is outside the buffer's {len(frames)} frame(s)")
+        out_meta, shown = self.layout(len(frames), batch_meta)
+        for fm, rect in shown:
             frame = frames[fm.batch_id]
             fw, fh = frame_size(frame, fmt)
             x, y, tw, th = rect
@@ -92,9 +110,8 @@ class Tiler:
                 frame = convert_color(frame, fmt, out_fmt)
             tile = frame if (fw, fh) == (tw, th) else cv2.resize(frame, (tw, th), interpolation=self.interpolation)
             canvas[y:y + th, x:x + tw] = tile.reshape(th, tw, channels)
-            m = np.array([(tw / fw, 0, x), (0, th / fh, y), (0, 0, 1)], np.float64)
             if batch_meta is not None:
-                out_meta.frame_meta_list.append(remap_frame_meta(fm, m, (x, y, x + tw, y + th), batch_id=0))
+                out_meta.frame_meta_list.append(self.tile_meta(fm, fw, fh, rect))
         out = canvas.copy()  # downstream (OSD) draws on it; the canvas keeps the clean tiles
         return (out[:, :, 0] if out_fmt == "GRAY8" else out), out_meta
 
@@ -121,7 +138,7 @@ class NvMultiStreamTiler(Element):
         Property.uint("height", 1080, "Height of the tiled 2D output", 16),
         Property.int("show-source", -1, "ID of the source to be shown full size (-1 shows all sources)", -1),
         Property.uint("gpu-id", 0, "Set GPU Device ID (accepted)"),
-        Property.enum("compute-hw", 0, "Compute scaling hardware (accepted; runs on the CPU)", COMPUTE_HW),
+        Property.enum("compute-hw", 0, "Compute scaling hardware (accepted; GPU batches tile on the GPU)", COMPUTE_HW),
         Property.enum("interpolation-method", 6, "Set interpolation methods", INTERPOLATION_METHODS),
         Property.uint("nvbuf-memory-type", 0, "Type of memory to be allocated (accepted)"),
     )
@@ -153,13 +170,25 @@ class NvMultiStreamTiler(Element):
         return self._tiler
 
     def chain(self, pad: Pad, buffer: Buffer) -> FlowReturn:
-        download_buffer(buffer)  # a GPU batch is drawn/converted on a host copy
         caps = buffer.caps
         if caps is not None and caps.media_type != "video/x-raw":
             raise ElementError(f"nvmultistreamtiler composites raw video, got {caps.media_type}")
         fmt = buffer_format(caps)
+        gpu = False
+        if is_gpu_data(buffer.data):
+            from vistream.gpu.tiler import gpu_tileable
+
+            gpu = gpu_tileable(fmt)
+            if not gpu:
+                download_buffer(buffer)  # other formats are tiled on a host copy
+                caps = buffer.caps
         with self._lock:
-            frame, meta = self._get_tiler().composite(buffer.data, fmt, buffer.batch_meta)
+            if gpu:  # tiled on the GPU: the mosaic stays in GPU memory
+                from vistream.gpu.tiler import composite_gpu
+
+                frame, meta = composite_gpu(self._get_tiler(), buffer.data, fmt, buffer.batch_meta)
+            else:
+                frame, meta = self._get_tiler().composite(buffer.data, fmt, buffer.batch_meta)
         out_fmt = fmt if fmt in PACKED_FORMATS else "RGB"
         fields = dict(caps.fields) if caps is not None else {}
         fields.update(format=out_fmt, width=frame.shape[1], height=frame.shape[0])

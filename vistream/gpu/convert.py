@@ -24,6 +24,11 @@ _CV_TO_ID = {cv2.INTER_NEAREST: 0, cv2.INTER_LINEAR: 1, cv2.INTER_CUBIC: 2, cv2.
 _FLIPS = {1: (1, False), 2: (2, False), 3: (3, False), 5: (2, True), 7: (0, True)}
 
 
+def interpolation_id(cv_flag: int) -> int:
+    """The :mod:`vistream.gpu.ops` interpolation id of an OpenCV interpolation flag (bilinear when unknown)."""
+    return _CV_TO_ID.get(cv_flag, 1)
+
+
 def gpu_convertible(in_fmt: str, out_fmt: str) -> bool:
     """Whether a batch in ``in_fmt`` converts to ``out_fmt`` on the GPU (NV12/I420 output converts on the host)."""
     s, d = canonical_format(in_fmt), canonical_format(out_fmt)
@@ -49,7 +54,7 @@ def convert_gpu_batch(conv: VideoConverter, frames: torch.Tensor, fmt: str) -> t
     if not gpu_convertible(s, d):
         raise ValueError(f"no GPU conversion from {fmt} to {conv.out_format}")
     p = conv.plan(in_w, in_h)
-    interp = _CV_TO_ID.get(conv.interpolation, 1)
+    interp = interpolation_id(conv.interpolation)
     dx, dy, dw, dh = p.dest
     if s == "NV12":
         if p.crop is None and p.flip == 0:  # scaled and converted in one pass, at the destination size
