@@ -38,6 +38,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def port_bindable(port: int) -> bool:
+    """Whether a server could bind ``port`` on every interface now (no listener, no socket holding it)."""
+    with socket.socket() as s:
+        try:
+            s.bind(("", port))
+        except OSError:
+            return False
+        return True
+
+
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as s:
         s.settimeout(0.2)
@@ -300,6 +310,10 @@ class RabbitServer(BrokerServer):
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
             (self.workdir / "epmd.pid").write_text(f"{self.epmd.pid}\n")
             wait_port(self.epmd_port, 5, self.epmd, "epmd")
+        if not port_bindable(self.dist_port):
+            # between a stop and a restart another socket (a client's ephemeral port) may have taken the node's
+            # distribution port; clients only use the AMQP port, so the node moves to another one
+            self.dist_port = free_port()
         return super().start()
 
     def _wait_ready(self) -> None:
