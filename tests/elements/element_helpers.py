@@ -8,13 +8,10 @@ import numpy as np
 from vistream import Buffer, Caps, Pipeline, State, make_element
 
 
-def run_through(elements, buffers, caps: str | Caps | None = None) -> list[Buffer]:
-    """``appsrc ! elements... [! capsfilter caps=caps] ! appsink``, played to the end; the output buffers."""
-    p = Pipeline()
+def play(elements, buffers, pipeline: Pipeline | None = None) -> Pipeline:
+    """``appsrc ! elements...`` in ``pipeline`` (a new one by default), ``buffers`` pushed, played to the end."""
+    p = pipeline or Pipeline()
     chain = [make_element("appsrc"), *elements]
-    if caps:
-        chain.append(make_element("capsfilter", caps=caps))
-    chain.append(make_element("appsink"))
     p.add(*chain)
     for a, b in zip(chain, chain[1:], strict=False):
         a.link(b)
@@ -23,8 +20,15 @@ def run_through(elements, buffers, caps: str | Caps | None = None) -> list[Buffe
         chain[0].push_buffer(buf)
     chain[0].end_of_stream()
     p.run(timeout=30)
+    return p
+
+
+def run_through(elements, buffers, caps: str | Caps | None = None) -> list[Buffer]:
+    """``appsrc ! elements... [! capsfilter caps=caps] ! appsink``, played to the end; the output buffers."""
+    sink = make_element("appsink")
+    play([*elements, *([make_element("capsfilter", caps=caps)] if caps else []), sink], buffers)
     out = []
-    while (s := chain[-1].pull_sample(timeout=0)) is not None:
+    while (s := sink.pull_sample(timeout=0)) is not None:
         out.append(s.get_buffer())
     return out
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import vistream.elements.snapshot  # noqa: F401  (registers jpegenc, pngenc, multifilesink)
+from tests.elements.element_helpers import play
 from vistream import (
     Buffer,
     Caps,
@@ -24,19 +25,11 @@ from vistream.meta import BatchMeta, FrameMeta
 
 
 def run_through(elements, buffers, messages=None):
+    """``appsrc ! elements...`` played to the end; the ELEMENT messages' structures go to ``messages``."""
     p = Pipeline()
     if messages is not None:
         p.bus.add_watch(lambda bus, m: messages.append(m.get_structure()) if m.type == MessageType.ELEMENT else None)
-    chain = [make_element("appsrc"), *elements]
-    p.add(*chain)
-    for a, b in zip(chain, chain[1:], strict=False):
-        a.link(b)
-    p.set_state(State.PLAYING)
-    for buf in buffers:
-        chain[0].push_buffer(buf)
-    chain[0].end_of_stream()
-    p.run(timeout=30)
-    return p
+    return play(elements, buffers, p)
 
 
 def raw(frames, fmt="RGB", metas=None, pts=0):
