@@ -450,21 +450,17 @@ class NvVideoConvert(Element):
             if gpu_convertible(fmt, out_fmt) or (canonical_format(fmt) == canonical_format(out_fmt)
                                                  and conv.is_identity(fmt, *batch_frame_size(buffer.data, fmt))):
                 return self._chain_gpu(buffer, conv, fmt, features, want)
-        if is_gpu_data(buffer.data) or (isinstance(buffer.data, list) and buffer.data and is_gpu_data(buffer.data[0])):
-            download_buffer(buffer)  # to host memory (caps without memory:NVMM), or an NV12/I420 output
-            caps = buffer.caps
-            if want is None or want.is_any:
-                features = caps.features if caps else ()
+        download_buffer(buffer)  # a GPU batch to host memory (caps without memory:NVMM), or an NV12/I420 output
+        caps = buffer.caps
+        if want is None or want.is_any:
+            features = caps.features if caps else ()
         frames = buffer.data
         if frames is None or len(frames) == 0:
             return self.push(buffer)
         w0, h0 = frame_size(frames[0], fmt)
         if conv.is_identity(fmt, w0, h0) and all(frame_size(f, fmt) == (w0, h0) for f in frames) \
                 and not self._props["disable-passthrough"]:
-            if caps is not None and tuple(caps.features) != tuple(features):
-                buffer.caps = caps.copy()
-                buffer.caps.features = tuple(features)
-            return self.push(buffer)
+            return self._push_unchanged(buffer, features)
         data, meta = conv.convert(frames, fmt, buffer.batch_meta)
         out_fmt = conv.out_format or fmt
         ow, oh = frame_size(data[0], out_fmt)
@@ -482,13 +478,17 @@ class NvVideoConvert(Element):
             data = data.clone()  # a converted copy even when nothing changes
         out, m = convert_gpu_batch(conv, data, fmt)
         if out is buffer.data:
-            if buffer.caps is not None and tuple(buffer.caps.features) != tuple(features):
-                buffer.caps = buffer.caps.copy()
-                buffer.caps.features = tuple(features)
-            return self.push(buffer)
+            return self._push_unchanged(buffer, features)
         oh, ow = out.shape[1], out.shape[2]
         meta = conv.remap_batch(buffer.batch_meta, [m] * out.shape[0], [(ow, oh)] * out.shape[0])
         return self.push(self._output(buffer, out, meta, out_fmt, ow, oh, features, want))
+
+    def _push_unchanged(self, buffer: Buffer, features) -> FlowReturn:
+        """Pass ``buffer`` through, its caps taking the memory features asked for downstream."""
+        if buffer.caps is not None and tuple(buffer.caps.features) != tuple(features):
+            buffer.caps = buffer.caps.copy()
+            buffer.caps.features = tuple(features)
+        return self.push(buffer)
 
     @staticmethod
     def _output(buffer: Buffer, data, meta, out_fmt: str, ow: int, oh: int, features, want: Caps | None) -> Buffer:
