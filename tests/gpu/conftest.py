@@ -20,3 +20,12 @@ def cuda():
     import torch
 
     return torch.device("cuda", 0)
+
+
+@pytest.fixture(params=["cpu", "cuda"])
+def device(request):
+    """A torch device for GPU-path code: host tensors wherever PyTorch is installed, and CUDA where a GPU is."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    if request.param == "cuda":
+        return request.getfixturevalue("cuda")  # skips, saying why, without a usable GPU
+    return torch.device("cpu")

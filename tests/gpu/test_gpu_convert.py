@@ -34,13 +34,6 @@ def _as(rgb: np.ndarray, fmt: str) -> np.ndarray:
     return rgb[..., ::-1].copy() if fmt == "BGR" else rgb
 
 
-@pytest.fixture(params=["cpu", "cuda"])
-def device(request):
-    if request.param == "cuda":
-        return request.getfixturevalue("cuda")  # skips, saying why, without a usable GPU
-    return torch.device("cpu")
-
-
 # (input format, output format, VideoConverter arguments, exact): exact where no scaling or colour maths differ
 CASES = [
     ("RGB", "BGRx", {}, True),
@@ -79,16 +72,21 @@ def test_gpu_batch_conversion_matches_the_cpu_converter(device, src, dst, kw, ex
             diff.mean(), diff.max())
 
 
+@pytest.fixture
+def tensors_as_gpu(monkeypatch):
+    """Host tensors taken for CUDA batches by the element and the download helpers."""
+    as_gpu = lambda d: isinstance(d, torch.Tensor)  # noqa: E731
+    monkeypatch.setattr(convert_mod, "is_gpu_data", as_gpu)
+    monkeypatch.setattr(video_mod, "is_gpu_data", as_gpu)
+
+
 def _run(buffers, caps: str) -> list[Buffer]:
     return run_through([make_element("nvvideoconvert")], buffers, caps)
 
 
-def test_element_keeps_nvmm_batches_on_the_device_and_moves_the_metadata(monkeypatch):
+def test_element_keeps_nvmm_batches_on_the_device_and_moves_the_metadata(tensors_as_gpu):
     """An NVMM NV12 batch converted to NVMM RGBA at twice the size stays a tensor (here a host tensor standing
     in for a CUDA one), boxes scaled with it; caps without memory:NVMM get host frames, as in DeepStream."""
-    as_gpu = lambda d: isinstance(d, torch.Tensor)  # noqa: E731
-    monkeypatch.setattr(convert_mod, "is_gpu_data", as_gpu)
-    monkeypatch.setattr(video_mod, "is_gpu_data", as_gpu)
     rgb = _frames(2)
     nv12 = torch.from_numpy(_as(rgb, "NV12"))
 
@@ -117,12 +115,9 @@ def test_element_keeps_nvmm_batches_on_the_device_and_moves_the_metadata(monkeyp
     assert isinstance(same.data, torch.Tensor) and torch.equal(same.data, nv12)
 
 
-def test_element_without_caps_filter_keeps_the_batch_where_it_is(monkeypatch):
+def test_element_without_caps_filter_keeps_the_batch_where_it_is(tensors_as_gpu):
     """No caps filter after the element: the input's memory is kept; a flip of an NVMM RGB batch stays a tensor,
     an NV12 output (converted on the host) comes back as host frames without memory:NVMM."""
-    as_gpu = lambda d: isinstance(d, torch.Tensor)  # noqa: E731
-    monkeypatch.setattr(convert_mod, "is_gpu_data", as_gpu)
-    monkeypatch.setattr(video_mod, "is_gpu_data", as_gpu)
     rgb = _frames(2)
     caps = Caps("video/x-raw", ("memory:NVMM",), format="RGB", width=320, height=180)
     (out,) = run_through([make_element("nvvideoconvert", **{"flip-method": "rotate-180"})],

@@ -17,13 +17,6 @@ from vistream.meta import BatchMeta, FrameMeta, make_object
 torch = pytest.importorskip("torch", reason="PyTorch is not installed")
 
 
-@pytest.fixture(params=["cpu", "cuda"])
-def device(request):
-    if request.param == "cuda":
-        return request.getfixturevalue("cuda")  # skips, saying why, without a usable GPU
-    return torch.device("cpu")
-
-
 def _batch(source_ids, fmt="RGB", w=320, h=180):
     rng = np.random.default_rng(5)
     rgb = np.stack([cv2.GaussianBlur(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), (7, 7), 2)
